@@ -1,0 +1,137 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "tensor.h"
+#include "lisse-error.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* 64-byte alignment keeps AVX loads on whole cache lines. */
+#define LISSE_TENSOR_ALIGN 64
+
+static gboolean
+checked_numel (int n, int c, int h, int w, size_t *out)
+{
+  if (n < 1 || c < 1 || h < 1 || w < 1)
+    return FALSE;
+  size_t total = 1;
+  int dims[4] = { n, c, h, w };
+  for (int i = 0; i < 4; i++)
+    {
+      if (total > SIZE_MAX / sizeof (float) / (size_t) dims[i])
+        return FALSE;
+      total *= (size_t) dims[i];
+    }
+  *out = total;
+  return TRUE;
+}
+
+LisseTensor *
+lisse_tensor_try_new (int n, int c, int h, int w, GError **error)
+{
+  size_t numel;
+  if (!checked_numel (n, c, h, w, &numel))
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                   "invalid tensor shape %d×%d×%d×%d", n, c, h, w);
+      return NULL;
+    }
+  size_t bytes = numel * sizeof (float);
+  bytes = (bytes + LISSE_TENSOR_ALIGN - 1) / LISSE_TENSOR_ALIGN * LISSE_TENSOR_ALIGN;
+  float *data = aligned_alloc (LISSE_TENSOR_ALIGN, bytes);
+  if (!data)
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_OUT_OF_MEMORY,
+                   "out of memory allocating a %d×%d×%d×%d tensor (%.1f MiB)",
+                   n, c, h, w, bytes / 1048576.0);
+      return NULL;
+    }
+  memset (data, 0, bytes);
+  LisseTensor *t = g_new (LisseTensor, 1);
+  *t = (LisseTensor) { n, c, h, w, data, TRUE };
+  return t;
+}
+
+LisseTensor *
+lisse_tensor_new (int n, int c, int h, int w)
+{
+  GError *error = NULL;
+  LisseTensor *t = lisse_tensor_try_new (n, c, h, w, &error);
+  if (!t)
+    g_error ("%s", error->message);
+  return t;
+}
+
+LisseTensor *
+lisse_tensor_new_view (float *data, int n, int c, int h, int w)
+{
+  LisseTensor *t = g_new (LisseTensor, 1);
+  *t = (LisseTensor) { n, c, h, w, data, FALSE };
+  return t;
+}
+
+LisseTensor *
+lisse_tensor_copy (const LisseTensor *src)
+{
+  LisseTensor *t = lisse_tensor_new (src->n, src->c, src->h, src->w);
+  memcpy (t->data, src->data, lisse_tensor_numel (src) * sizeof (float));
+  return t;
+}
+
+void
+lisse_tensor_free (LisseTensor *t)
+{
+  if (!t)
+    return;
+  if (t->owns_data)
+    free (t->data);
+  g_free (t);
+}
+
+gboolean
+lisse_tensor_same_shape (const LisseTensor *a, const LisseTensor *b)
+{
+  return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
+}
+
+void
+lisse_tensor_fill (LisseTensor *t, float value)
+{
+  size_t numel = lisse_tensor_numel (t);
+  for (size_t i = 0; i < numel; i++)
+    t->data[i] = value;
+}
+
+void
+lisse_tensor_copy_rect (const LisseTensor *src, int sx, int sy,
+                        LisseTensor *dst, int dx, int dy, int w, int h)
+{
+  g_return_if_fail (src->n == dst->n && src->c == dst->c);
+  g_return_if_fail (sx >= 0 && sy >= 0 && sx + w <= src->w && sy + h <= src->h);
+  g_return_if_fail (dx >= 0 && dy >= 0 && dx + w <= dst->w && dy + h <= dst->h);
+  for (int ni = 0; ni < src->n; ni++)
+    for (int ci = 0; ci < src->c; ci++)
+      {
+        const float *s = lisse_tensor_channel (src, ni, ci);
+        float *d = lisse_tensor_channel (dst, ni, ci);
+        for (int y = 0; y < h; y++)
+          memcpy (d + (size_t) (dy + y) * dst->w + dx,
+                  s + (size_t) (sy + y) * src->w + sx, (size_t) w * sizeof (float));
+      }
+}
+
+float
+lisse_tensor_max_abs_diff (const LisseTensor *a, const LisseTensor *b)
+{
+  g_return_val_if_fail (lisse_tensor_same_shape (a, b), INFINITY);
+  float m = 0.f;
+  size_t numel = lisse_tensor_numel (a);
+  for (size_t i = 0; i < numel; i++)
+    {
+      float d = fabsf (a->data[i] - b->data[i]);
+      if (!(d <= m))            /* also catches NaN */
+        m = isnan (d) ? INFINITY : d;
+    }
+  return m;
+}

@@ -1,0 +1,23 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The engine owns its threads: OpenMP loops in the ops and OpenBLAS inside
+ * sgemm.  One setting drives both.  Every parallel loop splits work so that
+ * each output value is computed by exactly one thread in a fixed order, so
+ * results do not depend on the thread count.
+ *
+ * Default: the LISSE_THREADS environment variable if set, else the number of
+ * cores. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define LISSE_THREADS_ENV "LISSE_THREADS"
+
+/* n >= 1; values above 256 are clamped. */
+void lisse_threads_set (int n);
+int  lisse_threads_get (void);
+
+G_END_DECLS
