@@ -1,0 +1,657 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The `lisse` command: run a network or a classical filter on an image
+ * file, list and inspect models.
+ *
+ * Failure contract: any error prints exactly one line "lisse: <message>" on
+ * stderr, exits non-zero (1; 2 for a malformed command line) and leaves no
+ * output file.  Progress is shown only when stderr is a terminal.
+ */
+#include "classic/filter.h"
+#include "image-io.h"
+#include "lisse-error.h"
+#include "model.h"
+#include "nets/net.h"
+#include "params.h"
+#include "progress.h"
+#include "safetensors.h"
+#include "threads.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef LISSE_VERSION
+#define LISSE_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+
+static const char *const usage_text =
+  "Usage: lisse COMMAND [OPTION…]\n"
+  "\n"
+  "Learned and classical edge-preserving image smoothing.\n"
+  "\n"
+  "Commands:\n"
+  "  run --model NAME|FILE [--set KEY=VALUE]… [--tile N] [--threads N] IN OUT\n"
+  "                       smooth IN with a network, write OUT\n"
+  "  filter METHOD [--set KEY=VALUE]… [--guide FILE] [--threads N] IN OUT\n"
+  "                       smooth IN with a classical filter\n"
+  "  filter --list        list the filters and their parameters\n"
+  "  models               list the models in the search path\n"
+  "  info MODEL           describe a model file: metadata, tensors\n"
+  "\n"
+  "Images: PNG, JPEG and TIFF; 8 or 16 bits, TIFF also 32-bit float.  OUT\n"
+  "gets IN's bit depth where its format allows (--depth 8|16|32 to choose),\n"
+  "keeps alpha untouched, and its format follows its extension.\n"
+  "Models: NAME.safetensors in $LISSE_MODEL_PATH (':'-separated), then\n"
+  "  " LISSE_MODELDIR ", or a file path.\n"
+  "Threads: --threads N, else $LISSE_THREADS, else all cores.\n"
+  "\n"
+  "  lisse --version      print the version\n"
+  "  lisse COMMAND --help help for one command\n";
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* One line: whatever a message holds (a file name with a newline, a
+ * library's multi-line complaint), it is printed on one line. */
+static void
+print_error_line (const char *message)
+{
+  g_autofree char *line = g_strdup (message ? message : "unknown error");
+  for (char *p = line; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
+  fflush (stdout);
+  fprintf (stderr, "lisse: %s\n", line);
+}
+
+static int
+report (GError *error)
+{
+  print_error_line (error ? error->message : NULL);
+  g_clear_error (&error);
+  return EXIT_FAILURE;
+}
+
+static int
+usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  print_error_line (msg);
+  return EXIT_USAGE;
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+typedef struct
+{
+  gboolean shown;
+  int      last;   /* last percentage printed */
+} ProgressState;
+
+static gboolean
+progress_print (double fraction, gpointer data)
+{
+  ProgressState *s = data;
+  int pct = (int) (fraction * 100.0);
+  if (pct != s->last)
+    {
+      fprintf (stderr, "\rlisse: %3d%%", pct);
+      fflush (stderr);
+      s->last = pct;
+      s->shown = TRUE;
+    }
+  return TRUE;
+}
+
+/* A terminal gets a percentage; pipes and logs get nothing. */
+static LisseProgress
+progress_make (ProgressState *state)
+{
+  *state = (ProgressState) { FALSE, -1 };
+  if (!isatty (STDERR_FILENO))
+    return (LisseProgress) { NULL, NULL, 0.0, 1.0 };
+  return (LisseProgress) { progress_print, state, 0.0, 1.0 };
+}
+
+static void
+progress_clear (ProgressState *state)
+{
+  if (state->shown)
+    {
+      fputs ("\r\033[K", stderr);
+      fflush (stderr);
+      state->shown = FALSE;
+    }
+}
+
+/* ---- shared option handling -------------------------------------------- */
+
+/* Parses with GOptionContext; its messages ("Unknown option --x") are
+ * already one line. */
+static gboolean
+parse_options (GOptionContext *ctx, int *argc, char ***argv, int *status)
+{
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      *status = usage_error ("%s (try '%s --help')", error->message,
+                             g_get_prgname () ? g_get_prgname () : "lisse");
+      g_error_free (error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --threads not given: LISSE_THREADS or all cores (threads.h). */
+#define THREADS_UNSET G_MININT
+
+static gboolean
+apply_threads (int threads, int *status)
+{
+  if (threads == THREADS_UNSET)
+    return TRUE;
+  if (threads < 1 || threads > 256)
+    {
+      *status = usage_error ("--threads must be between 1 and 256, not %d", threads);
+      return FALSE;
+    }
+  lisse_threads_set (threads);
+  return TRUE;
+}
+
+static gboolean
+apply_sets (LisseParams *params, char **sets, int *status)
+{
+  for (int i = 0; sets && sets[i]; i++)
+    {
+      GError *error = NULL;
+      if (!lisse_params_parse (params, sets[i], &error))
+        {
+          *status = report (error);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+print_param_specs (const LisseParamSpec *specs, int n, const char *indent)
+{
+  if (n == 0)
+    printf ("%s(no parameters)\n", indent);
+  for (int i = 0; i < n; i++)
+    {
+      const LisseParamSpec *s = &specs[i];
+      printf ("%s%-18s %s in [%g, %g], default %g%s",
+              indent, s->name, s->label, s->min, s->max, s->def,
+              s->integer ? ", whole numbers" : "");
+      if (s->blurb && *s->blurb)
+        printf (" — %s", s->blurb);
+      putchar ('\n');
+    }
+}
+
+/* ---- lisse run --------------------------------------------------------- */
+
+typedef struct
+{
+  LisseImageReader *reader;
+  LisseImageWriter *writer;
+} Pipe;
+
+static gboolean
+pipe_read (int x, int y, LisseTensor *dst, gpointer data, GError **error)
+{
+  return lisse_image_read_rect (x, y, dst, ((Pipe *) data)->reader, error);
+}
+
+static gboolean
+pipe_write (int x, int y, const LisseTensor *src, gpointer data, GError **error)
+{
+  return lisse_image_write_rect (x, y, src, ((Pipe *) data)->writer, error);
+}
+
+typedef struct
+{
+  char  *model;
+  char **sets;
+  int    tile, threads, depth;
+} RunOptions;
+
+/* Separate from option parsing so that every early return releases what it
+ * made (g_autoptr), with no goto jumping over an initialisation. */
+static int
+do_run (const RunOptions *o, const char *in, const char *out)
+{
+  int status = EXIT_SUCCESS;
+  if (o->tile < 0)
+    return usage_error ("--tile must be 0 (automatic) or a positive size, not %d", o->tile);
+  if (!apply_threads (o->threads, &status))
+    return status;
+
+  GError *error = NULL;
+  g_autoptr (LisseNet) net = lisse_net_open (o->model, &error);
+  if (!net)
+    return report (error);
+  LisseParams params;
+  lisse_net_params_init (net, &params);
+  if (!apply_sets (&params, o->sets, &status))
+    return status;
+
+  lisse_image_io_init ("lisse");
+  g_autoptr (LisseImageReader) reader = lisse_image_reader_open (in, &error);
+  if (!reader)
+    return report (error);
+  const LisseImageInfo *info = lisse_image_reader_get_info (reader);
+  /* The output is checked before the long part: a wrong extension must not
+   * cost a network run. */
+  g_autoptr (LisseImageWriter) writer = lisse_image_writer_new (out, info, o->depth, &error);
+  if (!writer)
+    return report (error);
+
+  ProgressState ps;
+  LisseProgress progress = progress_make (&ps);
+  Pipe pipe = { reader, writer };
+  gboolean ok = lisse_net_run_stream (net, info->width, info->height, info->channels, 0,
+                                      &params, o->tile, pipe_read, pipe_write, &pipe,
+                                      &progress, &error);
+  progress_clear (&ps);
+  if (!ok || !lisse_image_writer_commit (writer, &error))
+    return report (error);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_run (int argc, char **argv)
+{
+  RunOptions o = { .threads = THREADS_UNSET };
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &o.model,
+      "Model name (from the search path) or file", "NAME|FILE" },
+    { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
+      "Set a network parameter (repeatable)", "KEY=VALUE" },
+    { "tile", 't', 0, G_OPTION_ARG_INT, &o.tile,
+      "Tile edge in pixels (0: automatic; global networks always run whole)", "N" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },
+    { "depth", 'd', 0, G_OPTION_ARG_INT, &o.depth,
+      "Output bits per channel: 8, 16 or 32 (float, TIFF only)", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("IN OUT");
+  g_option_context_set_summary (ctx, "Smooth IN with a network and write OUT.\n"
+                                "'lisse info MODEL' lists the network's parameters.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_set_prgname ("lisse run");
+  int status;
+  if (!parse_options (ctx, &argc, &argv, &status))
+    ;
+  else if (!o.model)
+    status = usage_error ("run needs --model NAME|FILE");
+  else if (argc != 3)
+    status = usage_error ("run needs an input and an output file, e.g. "
+                          "'lisse run --model M in.png out.png'");
+  else
+    status = do_run (&o, argv[1], argv[2]);
+  g_free (o.model);
+  g_strfreev (o.sets);
+  return status;
+}
+
+/* ---- lisse filter ------------------------------------------------------ */
+
+static const char *
+guide_use_name (LisseGuideUse use)
+{
+  switch (use)
+    {
+    case LISSE_GUIDE_NONE: return "self-guided";
+    case LISSE_GUIDE_OPTIONAL: return "optional --guide";
+    case LISSE_GUIDE_REQUIRED: return "needs --guide";
+    }
+  return "";
+}
+
+static void
+list_filters (void)
+{
+  for (const LisseFilterInfo *const *f = lisse_filters (); *f; f++)
+    {
+      printf ("%-18s %s (%s; %s)\n", (*f)->name, (*f)->title, (*f)->reference,
+              guide_use_name ((*f)->guide));
+      print_param_specs ((*f)->params, (*f)->n_params, "    ");
+    }
+}
+
+static char *
+filter_names (void)
+{
+  GString *s = g_string_new (NULL);
+  for (const LisseFilterInfo *const *f = lisse_filters (); *f; f++)
+    g_string_append_printf (s, "%s%s", s->len ? ", " : "", (*f)->name);
+  return g_string_free (s, FALSE);
+}
+
+typedef struct
+{
+  char   **sets;
+  char    *guide;
+  int      threads, depth;
+  gboolean list;
+} FilterOptions;
+
+static int
+do_filter (const FilterOptions *o, const LisseFilterInfo *info, const char *in,
+           const char *out)
+{
+  int status = EXIT_SUCCESS;
+  if (!apply_threads (o->threads, &status))
+    return status;
+  LisseParams params;
+  lisse_params_init (&params, info->params, info->n_params);
+  if (!apply_sets (&params, o->sets, &status))
+    return status;
+  if (o->guide && info->guide == LISSE_GUIDE_NONE)
+    return usage_error ("%s does not take a guide image", info->name);
+  if (!o->guide && info->guide == LISSE_GUIDE_REQUIRED)
+    return usage_error ("%s needs a guide image (--guide FILE)", info->name);
+
+  lisse_image_io_init ("lisse");
+  GError *error = NULL;
+  LisseImageInfo image_info;
+  g_autoptr (LisseTensor) image = lisse_image_load (in, &image_info, &error);
+  if (!image)
+    return report (error);
+  g_autoptr (LisseImageWriter) writer = lisse_image_writer_new (out, &image_info,
+                                                                o->depth, &error);
+  if (!writer)
+    return report (error);
+  g_autoptr (LisseTensor) guide = NULL;
+  LisseTensor guide_view;
+  if (o->guide)
+    {
+      LisseImageInfo guide_info;
+      guide = lisse_image_load (o->guide, &guide_info, &error);
+      if (!guide)
+        return report (error);
+      /* The filters take the guide's colour only; its colour channels lead,
+       * so a view of them drops the alpha without a copy. */
+      guide_view = *guide;
+      guide_view.c = guide->c - (guide_info.has_alpha ? 1 : 0);
+      guide_view.owns_data = FALSE;
+    }
+
+  ProgressState ps;
+  LisseProgress progress = progress_make (&ps);
+  int n_color = image_info.channels - (image_info.has_alpha ? 1 : 0);
+  g_autoptr (LisseTensor) result = lisse_filter_run (info, image, n_color,
+                                                     guide ? &guide_view : NULL,
+                                                     &params, &progress, &error);
+  progress_clear (&ps);
+  if (!result
+      || !lisse_image_write_rect (0, 0, result, writer, &error)
+      || !lisse_image_writer_commit (writer, &error))
+    return report (error);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_filter (int argc, char **argv)
+{
+  FilterOptions o = { .threads = THREADS_UNSET };
+  GOptionEntry entries[] = {
+    { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
+      "Set a filter parameter (repeatable)", "KEY=VALUE" },
+    { "guide", 'g', 0, G_OPTION_ARG_FILENAME, &o.guide,
+      "Guide image for joint filtering (its alpha is ignored)", "FILE" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },
+    { "depth", 'd', 0, G_OPTION_ARG_INT, &o.depth,
+      "Output bits per channel: 8, 16 or 32 (float, TIFF only)", "N" },
+    { "list", 'l', 0, G_OPTION_ARG_NONE, &o.list,
+      "List the filters and their parameters", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("METHOD IN OUT");
+  g_autofree char *names = filter_names ();
+  g_autofree char *summary = g_strdup_printf ("Smooth IN with a classical filter and "
+                                              "write OUT.\nMethods: %s "
+                                              "('lisse filter --list' for parameters).",
+                                              names);
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_set_prgname ("lisse filter");
+  int status = EXIT_SUCCESS;
+  const LisseFilterInfo *info = NULL;
+  if (!parse_options (ctx, &argc, &argv, &status))
+    ;
+  else if (o.list || argc == 1)
+    list_filters ();
+  else if (!(info = lisse_filter_find (argv[1])))
+    status = report (g_error_new (LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME,
+                                  "unknown filter '%s' (known: %s)", argv[1], names));
+  else if (argc != 4)
+    status = usage_error ("filter needs a method, an input and an output file, e.g. "
+                          "'lisse filter %s in.png out.png'", info->name);
+  else
+    status = do_filter (&o, info, argv[2], argv[3]);
+  g_strfreev (o.sets);
+  g_free (o.guide);
+  return status;
+}
+
+/* ---- lisse models ------------------------------------------------------ */
+
+/* Metadata text from a model file, fit for one line of a listing. */
+static char *
+one_line (const char *s, int max_chars)
+{
+  if (!s)
+    return g_strdup ("");
+  g_autofree char *valid = g_utf8_make_valid (s, -1);
+  GString *out = g_string_new (NULL);
+  int n = 0;
+  for (const char *p = valid; *p; p = g_utf8_next_char (p))
+    {
+      if (max_chars > 0 && n == max_chars)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      gunichar ch = g_utf8_get_char (p);
+      g_string_append_unichar (out, g_unichar_iscntrl (ch) ? ' ' : ch);
+      n++;
+    }
+  return g_string_free (out, FALSE);
+}
+
+static int
+cmd_models (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_option_context_set_summary (ctx, "List the models in the search path: name, "
+                                "architecture, title, file.");
+  int status = EXIT_SUCCESS;
+  g_set_prgname ("lisse models");
+  if (!parse_options (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error ("models takes no arguments");
+
+  g_autoptr (GPtrArray) list = lisse_model_list ();
+  if (list->len == 0)
+    {
+      g_auto (GStrv) dirs = lisse_model_search_path ();
+      g_autofree char *joined = g_strjoinv (":", dirs);
+      fprintf (stderr, "lisse: no models found (searched: %s)\n", joined);
+      return EXIT_SUCCESS;
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      const LisseModelInfo *m = g_ptr_array_index (list, i);
+      GError *error = NULL;
+      g_autoptr (LisseSafetensors) st = lisse_safetensors_open (m->path, &error);
+      g_autofree char *path = g_filename_display_name (m->path);
+      if (!st)
+        {
+          /* One broken file must not hide the others: list it as such. */
+          printf ("%-20s %-14s (unreadable: %s)  %s\n", m->name, "?",
+                  "see 'lisse info'", path);
+          g_clear_error (&error);
+          continue;
+        }
+      const char *arch = lisse_safetensors_get_metadata (st, "architecture");
+      const char *title = lisse_safetensors_get_metadata (st, "title");
+      if (!title)
+        title = lisse_safetensors_get_metadata (st, "description");
+      const LisseNetInfo *net = lisse_net_find (arch);
+      if (!title && net)
+        title = net->title;
+      g_autofree char *arch_s = one_line (arch ? arch : "?", 24);
+      g_autofree char *title_s = one_line (title ? title : "", 60);
+      printf ("%-20s %-14s %s%s  %s\n", m->name, arch_s, title_s,
+              arch && !net ? " (unknown architecture)" : "", path);
+    }
+  return EXIT_SUCCESS;
+}
+
+/* ---- lisse info -------------------------------------------------------- */
+
+static int
+cmd_info (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL");
+  g_option_context_set_summary (ctx, "Describe a model: its architecture, metadata, "
+                                "tensors and parameter count.");
+  int status = EXIT_SUCCESS;
+  g_set_prgname ("lisse info");
+  if (!parse_options (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("info needs one model name or file");
+
+  GError *error = NULL;
+  g_autoptr (LisseModel) model = lisse_model_open (argv[1], NULL, 0, &error);
+  if (!model)
+    return report (error);
+  LisseSafetensors *st = model->st;
+  g_autofree char *path = g_filename_display_name (model->path);
+  const char *arch = lisse_safetensors_get_metadata (st, "architecture");
+  const LisseNetInfo *net_info = lisse_net_find (arch);
+  g_autofree char *arch_s = one_line (arch, 0);
+
+  printf ("model: %s\n", model->name);
+  printf ("file: %s\n", path);
+  if (!arch)
+    printf ("architecture: none declared\n");
+  else if (!net_info)
+    printf ("architecture: %s (unknown to this Lisse)\n", arch_s);
+  else
+    {
+      printf ("architecture: %s — %s\n", net_info->architecture, net_info->title);
+      printf ("  %s\n", net_info->reference);
+    }
+
+  /* Loading checks everything the network needs; say whether it would run. */
+  if (net_info)
+    {
+      GError *load_error = NULL;
+      g_autoptr (LisseNet) net = lisse_net_open (model->path, &load_error);
+      if (net)
+        {
+          if (net->receptive_radius == LISSE_NET_GLOBAL)
+            printf ("receptive field: global (runs on the whole image)\n");
+          else
+            printf ("receptive radius: %d px\n", net->receptive_radius);
+          printf ("parameters:\n");
+          print_param_specs (net_info->params, net_info->n_params, "  ");
+        }
+      else
+        {
+          g_autofree char *msg = one_line (load_error->message, 0);
+          printf ("loads: no — %s\n", msg);
+          g_clear_error (&load_error);
+        }
+    }
+
+  printf ("metadata:\n");
+  const char *const *keys = lisse_safetensors_get_metadata_keys (st);
+  if (!keys || !keys[0])
+    printf ("  (none)\n");
+  for (int i = 0; keys && keys[i]; i++)
+    {
+      g_autofree char *k = one_line (keys[i], 0);
+      g_autofree char *v = one_line (lisse_safetensors_get_metadata (st, keys[i]), 0);
+      printf ("  %s: %s\n", k, v);
+    }
+
+  printf ("tensors:\n");
+  const char *const *names = lisse_safetensors_get_names (st);
+  guint64 total = 0;
+  for (int i = 0; names && names[i]; i++)
+    {
+      const LisseSafetensorsEntry *e = lisse_safetensors_lookup (st, names[i]);
+      g_autofree char *n = one_line (names[i], 0);
+      g_autofree char *shape = lisse_safetensors_format_shape (e->shape, e->rank);
+      printf ("  %-32s %-5s %-18s %" G_GSIZE_FORMAT "\n", n, lisse_dtype_name (e->dtype),
+              shape, e->n_elements);
+      total += e->n_elements;
+    }
+  printf ("total parameters: %" G_GUINT64_FORMAT "\n", total);
+  return EXIT_SUCCESS;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+
+  if (argc < 2)
+    {
+      fputs (usage_text, stderr);
+      return EXIT_USAGE;
+    }
+  const char *cmd = argv[1];
+  if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "-V") == 0)
+    {
+      printf ("lisse %s\n", LISSE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0 || strcmp (cmd, "help") == 0)
+    {
+      fputs (usage_text, stdout);
+      return EXIT_SUCCESS;
+    }
+
+  int status;
+  if (strcmp (cmd, "run") == 0)
+    status = cmd_run (argc - 1, argv + 1);
+  else if (strcmp (cmd, "filter") == 0)
+    status = cmd_filter (argc - 1, argv + 1);
+  else if (strcmp (cmd, "models") == 0)
+    status = cmd_models (argc - 1, argv + 1);
+  else if (strcmp (cmd, "info") == 0)
+    status = cmd_info (argc - 1, argv + 1);
+  else
+    status = usage_error ("unknown command '%s' (try 'lisse --help')", cmd);
+
+  lisse_image_io_exit ();
+  fflush (stdout);
+  if (ferror (stdout))
+    {
+      print_error_line ("cannot write to standard output");
+      return EXIT_FAILURE;
+    }
+  return status;
+}

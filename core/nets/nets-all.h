@@ -1,0 +1,10 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The descriptors each network file defines; only net.c's registry and
+ * tests include this. */
+#pragma once
+
+#include "net.h"
+
+extern const LisseNetInfo lisse_net_plain_cnn;
