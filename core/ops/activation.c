@@ -1,0 +1,244 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Activations, in place.  The transcendental ones do not call libm: a call
+ * per element keeps the loop scalar (expf, erff cannot be vectorised
+ * without -ffast-math and libmvec), and GELU over a full-resolution feature
+ * map is then slower than the convolution before it.  Instead each is built
+ * from a branch-free float exp and polynomials the compiler turns into SIMD
+ * code.  The coefficients are Chebyshev fits computed for this file (mpmath
+ * chebyfit, 40 digits); their fitting error is far below float rounding.
+ */
+#include "ops-basic.h"
+#include "threads.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Below this many elements the thread start-up costs more than it saves. */
+#define PARALLEL_MIN 32768
+/* Elements per work item: large enough to amortise scheduling, small enough
+ * to balance; fixed, so the split does not depend on the thread count (not
+ * that it could matter for an element-wise op). */
+#define CHUNK 16384
+
+static inline uint32_t
+float_bits (float f)
+{
+  uint32_t u;
+  memcpy (&u, &f, sizeof u);
+  return u;
+}
+
+static inline float
+bits_float (uint32_t u)
+{
+  float f;
+  memcpy (&f, &u, sizeof f);
+  return f;
+}
+
+/* cond ? a : b, on the bit patterns.  Written as a plain ?: (or an if),
+ * GCC threads the constant arms of the clamps below into separate branches
+ * and, since float arithmetic may trap by default (-ftrapping-math), will
+ * not turn those branches back into vector selects: the loop stays scalar.
+ * Integer masks keep it branch-free.  NaN compares false, so a NaN x passes
+ * through every clamp. */
+static inline float
+select_f (int cond, float a, float b)
+{
+  uint32_t m = -(uint32_t) (cond != 0);
+  return bits_float ((float_bits (a) & m) | (float_bits (b) & ~m));
+}
+
+/* exp(hi + lo) for every float hi and |lo| < 0.07, within about 2 ulp;
+ * exp(±inf) = inf / 0 and NaN stays NaN.  hi + lo = n·ln2 + r with
+ * |r| <= ln2/2 (plus lo), exp(r) by a degree-6 polynomial, 2ⁿ built in the
+ * exponent bits.  2ⁿ is applied as two factors so that n from −150
+ * (subnormal results) to 128 (overflow to inf) needs no special case.  The
+ * second operand lets a caller pass an argument more precise than one float
+ * (GELU's −x²/2). */
+static inline float
+fast_expf_split (float hi, float lo)
+{
+  /* Clamping keeps n in [−150, 128]; results beyond are 0 or inf anyway. */
+  float xc = select_f (hi < -104.0f, -104.0f, hi);
+  xc = select_f (xc > 89.0f, 89.0f, xc);
+
+  /* Round x/ln2 to the nearest integer by adding 1.5·2²³: the sum's low
+   * mantissa bits are then n itself. */
+  const float shifter = 12582912.0f;
+  float t = xc * 1.442695041f + shifter;
+  float n = t - shifter;
+  /* ln2 in two parts (Cody–Waite): n·LN2_HI is exact for |n| < 256. */
+  float r = xc - n * 0.693145751953125f;
+  r = r - n * 1.428606820e-06f;
+  r = r + lo;
+
+  float p = 1.394110843e-03f;
+  p = p * r + 8.375126398e-03f;
+  p = p * r + 4.166635290e-02f;
+  p = p * r + 1.666641551e-01f;
+  p = p * r + 5.000000047e-01f;
+  p = p * r + 1.000000038e+00f;
+  p = p * r + 1.000000000e+00f;
+
+  /* Unsigned arithmetic: no signed overflow even for the bits of a NaN. */
+  int32_t ni = (int32_t) (float_bits (t) - float_bits (shifter));
+  int32_t n1 = ni >> 1;
+  int32_t n2 = ni - n1;
+  float s1 = bits_float ((uint32_t) (n1 + 127) << 23);
+  float s2 = bits_float ((uint32_t) (n2 + 127) << 23);
+  return p * s1 * s2;
+}
+
+static inline float
+fast_expf (float x)
+{
+  return fast_expf_split (x, 0.0f);
+}
+
+static inline float
+fast_sigmoidf (float x)
+{
+  return 1.0f / (1.0f + fast_expf (-x));
+}
+
+static inline float
+fast_tanhf (float x)
+{
+  float ax = fabsf (x);
+  /* Small |x|: odd polynomial, because 1 − 2/(e^2x + 1) would cancel. */
+  float u = x * x;
+  float q = -5.657135184e-03f;
+  q = q * u + 2.058819145e-02f;
+  q = q * u - 5.372010766e-02f;
+  q = q * u + 1.333111406e-01f;
+  q = q * u - 3.333325986e-01f;
+  q = q * u + 9.999999960e-01f;
+  float small = x * q;
+  /* Large |x|: exact identity, no cancellation once tanh >= 0.55. */
+  float big = 1.0f - 2.0f / (fast_expf (2.0f * ax) + 1.0f);
+  big = copysignf (big, x);
+  return select_f (ax < 0.625f, small, big);
+}
+
+/* GELU(x) = x/2 · (1 + erf(x/√2)).  With z = |x|/√2:
+ *  - z < 0.5: erf(z) = z · P(z²);
+ *  - z >= 0.5: erfc(z) = exp(−z²) · Q(t), t = 1/(1 + z/2), since
+ *    erfc(z)·exp(z²) is smooth and slowly varying in t (fit up to z = 10,
+ *    beyond which exp(−z²) underflows).
+ * For x < 0 the result is x/2 · erfc(z) directly, so the negative tail keeps
+ * its relative accuracy instead of being 1 − erf(z), which cancels. */
+static inline float
+fast_geluf (float x)
+{
+  float ax = fabsf (x);
+  /* Beyond 16, exp(−x²/2) is 0 in float anyway; the cap bounds l below. */
+  ax = select_f (ax < 16.0f, ax, 16.0f);
+  float z = ax * 0.7071067812f;
+  float u = z * z;
+  /* exp(−x²/2) magnifies the rounding error of x² by x²/2 (60 ulp at
+   * x = −11), so x²/2 is formed exactly as h + l: a_hi is |x| rounded to
+   * 12 significant bits, so its square fits a float, and |x| − a_hi is
+   * exact; |l| <= 2⁻¹²·x² <= 0.0625. */
+  float a_hi = bits_float ((float_bits (ax) + 0x800u) & 0xfffff000u);
+  float h = 0.5f * (a_hi * a_hi);
+  float l = 0.5f * ((ax - a_hi) * (ax + a_hi));
+
+  float p = 4.719082567e-03f;
+  p = p * u - 2.675773274e-02f;
+  p = p * u + 1.128283143e-01f;
+  p = p * u - 3.761260901e-01f;
+  p = p * u + 1.128379166e+00f;
+  float erf_small = z * p;
+
+  float t = 2.0f / (2.0f + z);
+  float q = -7.732282768e-02f;
+  q = q * t + 3.636000994e-01f;
+  q = q * t - 6.336807973e-01f;
+  q = q * t + 4.300580953e-01f;
+  q = q * t - 1.235281957e-01f;
+  q = q * t + 2.418988468e-01f;
+  q = q * t + 2.330688521e-01f;
+  q = q * t + 2.839369541e-01f;
+  q = q * t + 2.819525570e-01f;
+  q = q * t + 4.812833826e-06f;
+  float erfc_big = fast_expf_split (-h, -l) * q;
+
+  /* 2Φ(x) = 1 + erf(x/√2) */
+  float pos = select_f (z < 0.5f, 1.0f + erf_small, 2.0f - erfc_big);
+  float neg = select_f (z < 0.5f, 1.0f - erf_small, erfc_big);
+  return 0.5f * x * select_f (x >= 0.0f, pos, neg);
+}
+
+/* One loop per activation so that each inner loop is a straight SIMD loop
+ * with no switch inside. */
+#define DEFINE_ARRAY_LOOP(name, EXPR)                                   \
+  static void                                                           \
+  name (float *data, size_t count, float param)                         \
+  {                                                                     \
+    (void) param;                                                       \
+    size_t n_chunks = (count + CHUNK - 1) / CHUNK;                      \
+    int nt = count < PARALLEL_MIN ? 1 : lisse_threads_get ();           \
+    _Pragma ("omp parallel for num_threads(nt) schedule(static)")       \
+    for (size_t k = 0; k < n_chunks; k++)                               \
+      {                                                                 \
+        float *d = data + k * CHUNK;                                    \
+        size_t len = MIN ((size_t) CHUNK, count - k * CHUNK);           \
+        _Pragma ("omp simd")                                            \
+        for (size_t i = 0; i < len; i++)                                \
+          {                                                             \
+            float v = d[i];                                             \
+            d[i] = (EXPR);                                              \
+          }                                                             \
+      }                                                                 \
+  }
+
+DEFINE_ARRAY_LOOP (relu_array, v > 0.0f ? v : 0.0f)
+DEFINE_ARRAY_LOOP (leaky_relu_array, select_f (v > 0.0f, v, v * param))
+DEFINE_ARRAY_LOOP (gelu_array, fast_geluf (v))
+DEFINE_ARRAY_LOOP (sigmoid_array, fast_sigmoidf (v))
+DEFINE_ARRAY_LOOP (tanh_array, fast_tanhf (v))
+DEFINE_ARRAY_LOOP (exp_array, fast_expf (v))
+
+void
+lisse_activation_array (float *data, size_t count, LisseActivation act, float param)
+{
+  switch (act)
+    {
+    case LISSE_ACT_NONE:       return;
+    case LISSE_ACT_RELU:       relu_array (data, count, param); return;
+    case LISSE_ACT_LEAKY_RELU: leaky_relu_array (data, count, param); return;
+    case LISSE_ACT_GELU:       gelu_array (data, count, param); return;
+    case LISSE_ACT_SIGMOID:    sigmoid_array (data, count, param); return;
+    case LISSE_ACT_TANH:       tanh_array (data, count, param); return;
+    case LISSE_ACT_EXP:        exp_array (data, count, param); return;
+    }
+  g_critical ("lisse_activation_array: unknown activation %d", (int) act);
+}
+
+void
+lisse_activation_inplace (LisseTensor *t, LisseActivation act, float param)
+{
+  lisse_activation_array (t->data, lisse_tensor_numel (t), act, param);
+}
+
+void lisse_relu_inplace (LisseTensor *t)
+{ lisse_activation_inplace (t, LISSE_ACT_RELU, 0.0f); }
+
+void lisse_leaky_relu_inplace (LisseTensor *t, float slope)
+{ lisse_activation_inplace (t, LISSE_ACT_LEAKY_RELU, slope); }
+
+void lisse_gelu_inplace (LisseTensor *t)
+{ lisse_activation_inplace (t, LISSE_ACT_GELU, 0.0f); }
+
+void lisse_sigmoid_inplace (LisseTensor *t)
+{ lisse_activation_inplace (t, LISSE_ACT_SIGMOID, 0.0f); }
+
+void lisse_tanh_inplace (LisseTensor *t)
+{ lisse_activation_inplace (t, LISSE_ACT_TANH, 0.0f); }
+
+void lisse_exp_inplace (LisseTensor *t)
+{ lisse_activation_inplace (t, LISSE_ACT_EXP, 0.0f); }
