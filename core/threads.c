@@ -30,7 +30,9 @@ lisse_threads_set (int n)
 {
   n = CLAMP (n, 1, 256);
   g_atomic_int_set (&lisse_n_threads, n);
-  openblas_set_num_threads (n);
+  /* OpenBLAS runs single-threaded inside the engine's OpenMP panels (see
+   * lisse_sgemm): one pool, no workers spinning against another's. */
+  openblas_set_num_threads (1);
 }
 
 int

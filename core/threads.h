@@ -1,8 +1,9 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The engine owns its threads: OpenMP loops in the ops and OpenBLAS inside
- * sgemm.  One setting drives both.  Every parallel loop splits work so that
+ * The engine owns its threads: OpenMP loops in the ops; sgemm runs as
+ * single-threaded OpenBLAS calls inside those loops (see lisse_sgemm), so
+ * there is one thread pool and one setting.  Every parallel loop splits work so that
  * each output value is computed by exactly one thread in a fixed order, so
  * results do not depend on the thread count.
  *

@@ -32,14 +32,33 @@ lisse_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
   /* Equal blocks: 300 goes as 100 + 100 + 100, not 128 + 128 + 44. */
   const int blocks = (k + LISSE_SGEMM_K_BLOCK - 1) / LISSE_SGEMM_K_BLOCK;
   const int kb = (k + blocks - 1) / blocks;
-  for (int k0 = 0; k0 < k; k0 += kb)
+
+  /* One thread pool, not two: C is cut into fixed panels that OpenMP
+   * threads share, each panel one single-threaded OpenBLAS call per K
+   * block (threads.c keeps OpenBLAS at one thread).  OpenMP workers that
+   * spin while OpenBLAS's own pthreads run made two threads slower than one.
+   * The panel grid depends on m and n only, so every element of C is
+   * computed by the same calls whatever the thread count. */
+  const int m_panels = (m + LISSE_SGEMM_M_PANEL - 1) / LISSE_SGEMM_M_PANEL;
+  const int n_panels = (n + LISSE_SGEMM_N_PANEL - 1) / LISSE_SGEMM_N_PANEL;
+  const int tasks = m_panels * n_panels;
+#pragma omp parallel for num_threads(lisse_threads_get ()) schedule(static) if (tasks > 1)
+  for (int t = 0; t < tasks; t++)
     {
-      const int nk = MIN (kb, k - k0);
-      const float *ap = trans_a ? a + (size_t) k0 * lda : a + k0;
-      const float *bp = trans_b ? b + k0 : b + (size_t) k0 * ldb;
-      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                   trans_b ? CblasTrans : CblasNoTrans, m, n, nk, 1.f,
-                   ap, lda, bp, ldb, k0 ? 1.f : beta, c, ldc);
+      const int i0 = (t / n_panels) * LISSE_SGEMM_M_PANEL;
+      const int j0 = (t % n_panels) * LISSE_SGEMM_N_PANEL;
+      const int mi = MIN (LISSE_SGEMM_M_PANEL, m - i0);
+      const int nj = MIN (LISSE_SGEMM_N_PANEL, n - j0);
+      float *cp = c + (size_t) i0 * ldc + j0;
+      for (int k0 = 0; k0 < k; k0 += kb)
+        {
+          const int nk = MIN (kb, k - k0);
+          const float *ap = trans_a ? a + (size_t) k0 * lda + i0 : a + (size_t) i0 * lda + k0;
+          const float *bp = trans_b ? b + (size_t) j0 * ldb + k0 : b + (size_t) k0 * ldb + j0;
+          cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                       trans_b ? CblasTrans : CblasNoTrans, mi, nj, nk, 1.f,
+                       ap, lda, bp, ldb, k0 ? 1.f : beta, cp, ldc);
+        }
     }
 }
 

@@ -49,6 +49,10 @@ gboolean lisse_ops_check_vector (const LisseTensor *v, int count, gboolean allow
  * op here calls sgemm through this; the op tests check 1 against 3 threads
  * bit for bit. */
 #define LISSE_SGEMM_K_BLOCK 128
+/* C is computed in panels of this many rows × columns, spread over the
+ * engine's OpenMP threads, each one single-threaded sgemm call per K block. */
+#define LISSE_SGEMM_M_PANEL 256
+#define LISSE_SGEMM_N_PANEL 1024
 void     lisse_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
                       const float *a, int lda, const float *b, int ldb,
                       float beta, float *c, int ldc);
