@@ -573,7 +573,7 @@ cmd_info (int argc, char **argv)
           else
             printf ("receptive radius: %d px\n", net->receptive_radius);
           printf ("parameters:\n");
-          print_param_specs (net_info->params, net_info->n_params, "  ");
+          print_param_specs (net->params, net->n_params, "  ");
         }
       else
         {

@@ -13,6 +13,7 @@ lisse_nets (void)
 {
   static const LisseNetInfo *const all[] = {
     &lisse_net_plain_cnn,
+    &lisse_net_fan18,
     NULL,
   };
   return all;
@@ -111,6 +112,11 @@ lisse_net_new_from_model (LisseSafetensors *model, const char *path,
     }
 
   net->info = info;
+  if (!net->params)
+    {
+      net->params = info->params;
+      net->n_params = info->n_params;
+    }
   if (info->receptive_radius != LISSE_NET_RADIUS_FROM_MODEL)
     net->receptive_radius = info->receptive_radius;
   net->multiple = MAX (1, info->multiple);
@@ -160,7 +166,7 @@ lisse_net_free (LisseNet *net)
 void
 lisse_net_params_init (const LisseNet *net, LisseParams *params)
 {
-  lisse_params_init (params, net->info->params, net->info->n_params);
+  lisse_params_init (params, net->params, net->n_params);
 }
 
 static gboolean
@@ -181,7 +187,7 @@ bad_argument (GError **error, const char *format, ...)
 static gboolean
 check_params (const LisseNet *net, const LisseParams *params, GError **error)
 {
-  if (params && params->specs != net->info->params)
+  if (params && params->specs != net->params)
     return bad_argument (error, "%s: parameters were declared for another network",
                          net->info->architecture);
   return TRUE;

@@ -116,6 +116,12 @@ struct _LisseNet
   LisseSafetensors   *model;             /* owned; weights may view it */
   char               *path;              /* the model file; NULL when loaded from memory */
   char               *name;              /* display name (file name less .safetensors) */
+  /* The parameters of this model: info->params, unless load() set its own
+   * (the same names, with ranges and defaults a model file states; owned by
+   * the net, freed by info->free).  LisseParams for this net must be made
+   * from these (lisse_net_params_init). */
+  const LisseParamSpec *params;
+  int                   n_params;
 };
 
 /* NULL-terminated list of every architecture, in a stable order. */
@@ -135,7 +141,7 @@ LisseNet *lisse_net_new_from_model (LisseSafetensors *model, const char *path,
                                     const char *name, GError **error);
 void      lisse_net_free           (LisseNet *net);
 
-/* The network's parameters at their defaults. */
+/* The network's parameters (net->params) at their defaults. */
 void      lisse_net_params_init    (const LisseNet *net, LisseParams *params);
 
 /* One forward pass over a whole 1×3×H×W image, with the argument checks

@@ -8,3 +8,4 @@
 #include "net.h"
 
 extern const LisseNetInfo lisse_net_plain_cnn;
+extern const LisseNetInfo lisse_net_fan18;
