@@ -40,7 +40,7 @@ differ the table says how and checks the property that should hold instead:
              constant border (where both boundary conditions nearly agree),
              against the periodic iteration in float64 NumPy (FFT).
              OpenCV's l0Smooth is reported, unchecked: it is not
-             deterministic (two runs on the same input differ, ~23-36 dB).
+             deterministic (two runs on the same input differ: 23-42 dB).
 
 Usage:
   compare-opencv.py [--driver PATH | --cli PATH] [--images a,b,c] [--quick]
@@ -138,15 +138,19 @@ class Lisse:
             subprocess.run(cmd, check=True)
             r = np.load(out)
             return r[0] if im.ndim == 2 else r.transpose(1, 2, 0)
-        # The command line: 16-bit PNG in and out (quantisation ~100 dB).
+        # The command line: 16-bit PNG in and out (quantisation error below
+        # 1e-5, ~100 dB).  Not float TIFF: the CLI (GEGL) reads float data as
+        # linear light and converts it, integer data as the R'G'B' values
+        # the filters take.
         if ":" in method:
             return None
         inp, out = os.path.join(self.tmp, "in.png"), os.path.join(self.tmp, "out.png")
 
         def write16(path, a):
             a = np.clip(a, 0, 1)
-            a = a if a.ndim == 2 else a[:, :, ::-1]
-            cv2.imwrite(path, np.round(a * 65535).astype(np.uint16))
+            a = a if a.ndim == 2 else a[:, :, ::-1]     # OpenCV writes BGR
+            if not cv2.imwrite(path, np.round(a * 65535).astype(np.uint16)):
+                raise RuntimeError("could not write " + path)
 
         write16(inp, im)
         cmd = [self.cli, "filter", method] + sets
@@ -154,10 +158,14 @@ class Lisse:
             gp = os.path.join(self.tmp, "guide.png")
             write16(gp, guide)
             cmd += ["--guide", gp]
-        cmd += [inp, out]
+        cmd += ["--depth", "16", inp, out]
         subprocess.run(cmd, check=True)
         r = cv2.imread(out, cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535.0
-        return r if r.ndim == 2 else np.ascontiguousarray(r[:, :, ::-1])
+        if r.ndim == 3 and im.ndim == 2:
+            r = r[:, :, 0]                 # grey saved as RGB(A)
+        elif r.ndim == 3:
+            r = r[:, :, 2::-1]             # BGR(A) -> RGB, alpha dropped
+        return np.ascontiguousarray(r)
 
 
 # ---------------------------------------------------------------------------

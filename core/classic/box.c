@@ -56,6 +56,21 @@ prefix_at (const double *P, ptrdiff_t ps, int n, ptrdiff_t a,
     }
 }
 
+/* The box mean at i of a line whose window crosses an edge. */
+static inline float
+edge_mean (const double *P, int n, int i, int r, double first, double last,
+           LisseBorder border)
+{
+  ptrdiff_t lo = (ptrdiff_t) i - r, hi = (ptrdiff_t) i + r + 1;
+  if (border == LISSE_BORDER_NORMALIZE)
+    {
+      ptrdiff_t l = MAX (lo, 0), h = MIN (hi, n);
+      return (float) ((P[h] - P[l]) / (double) (h - l));
+    }
+  return (float) ((prefix_at (P, 1, n, hi, first, last, border)
+                   - prefix_at (P, 1, n, lo, first, last, border)) / (2.0 * r + 1.0));
+}
+
 /* Box mean of one row (contiguous), r >= 0.  P has n+1 entries. */
 static void
 box_row (const float *src, float *dst, int n, int r, LisseBorder border, double *P)
@@ -63,30 +78,18 @@ box_row (const float *src, float *dst, int n, int r, LisseBorder border, double 
   P[0] = 0.0;
   for (int i = 0; i < n; i++)
     P[i + 1] = P[i] + src[i];
-  double first = src[0], last = src[n - 1];
-  double inv = 1.0 / (2.0 * r + 1.0);
+  const double first = src[0], last = src[n - 1];
+  const double inv = 1.0 / (2.0 * r + 1.0);
+  /* [0, a): the window crosses the left edge; [a, b): inside; [b, n): it
+   * crosses the right edge (a window wider than the row crosses both). */
+  const int a = MIN (r, n), b = MAX (a, n - r);
 
-  /* Interior: the whole window lies inside the line. */
-  int in_lo = r, in_hi = n - r - 1;          /* i in [in_lo, in_hi] */
-  for (int i = 0; i < n; i++)
-    {
-      if (i == in_lo && in_lo <= in_hi)
-        {
-          for (; i <= in_hi; i++)
-            dst[i] = (float) ((P[i + r + 1] - P[i - r]) * inv);
-          if (i >= n)
-            break;
-        }
-      ptrdiff_t lo = (ptrdiff_t) i - r, hi = (ptrdiff_t) i + r + 1;
-      if (border == LISSE_BORDER_NORMALIZE)
-        {
-          ptrdiff_t l = MAX (lo, 0), h = MIN (hi, n);
-          dst[i] = (float) ((P[h] - P[l]) / (double) (h - l));
-        }
-      else
-        dst[i] = (float) ((prefix_at (P, 1, n, hi, first, last, border)
-                           - prefix_at (P, 1, n, lo, first, last, border)) * inv);
-    }
+  for (int i = 0; i < a; i++)
+    dst[i] = edge_mean (P, n, i, r, first, last, border);
+  for (int i = a; i < b; i++)
+    dst[i] = (float) ((P[i + r + 1] - P[i - r]) * inv);
+  for (int i = b; i < n; i++)
+    dst[i] = edge_mean (P, n, i, r, first, last, border);
 }
 
 /* Box mean along y of columns [x0, x0+nb) of a w-wide plane of n rows.

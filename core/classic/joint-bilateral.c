@@ -7,34 +7,39 @@
  * defined in joint-bilateral.h: Gaussian spatial and range weights, the range
  * distance Euclidean over the guide's channels, only in-image pixels.
  *
- * Methods.  The brute force (a disc of radius 3σs, vectorised along rows)
- * costs O(σs²) per pixel: the fastest for small σs, too slow for 12 MP
- * images at σs of tens of pixels.  Above LISSE_JBF_EXACT_BELOW_*:
+ * Methods, chosen by σs (LISSE_JBF_AUTO; joint-bilateral.h):
  *
- *  - One-channel guide: the bilateral grid (Paris & Durand 2006, Chen, Paris
- *    & Durand 2007).  The filter is a Gaussian blur in (x, y, g) space of the
- *    homogeneous values (v·1, 1) placed at each pixel's (x, y, g); the grid
- *    samples that space every σ/GRID_K (x, y in σs, g in σr).  Pixels are
- *    splatted with trilinear weights, the grid blurred with a separable
- *    sampled Gaussian, and read back (sliced) trilinearly, v = Σv / Σ1.
- *    Trilinear splat and slice each blur by a hat function of variance 1/6
- *    cell², so the grid's own blur has variance GRID_K² − 1/3 cells² and the
- *    three together the requested σ² (tests check the grid against the
- *    brute force).
+ *  - Small σs: the exact sum over a disc of radius ceil(3σs), vectorised
+ *    along rows (every tap of the disc applied to a whole row at once) with
+ *    a polynomial exp: O(σs²) per pixel but a few nanoseconds per tap, so it
+ *    is the fastest method up to σs ≈ 3.5 (grey guide) / 5.5 (colour).  It
+ *    is also the reference the tests hold the others to.
  *
- *  - Guides of 2–4 channels (colour): the permutohedral lattice (Adams, Baek
- *    & Davis 2010) in d = 2 + Cg dimensions.  A grid in 5-D would need
+ *  - One-channel guide: the bilateral grid (Paris & Durand 2006, Chen,
+ *    Paris & Durand 2007).  The filter is a Gaussian blur in (x, y, g)
+ *    space of the homogeneous values (v·1, 1) placed at each pixel's
+ *    (x, y, g); the grid samples that space every σ/GRID_K (x, y in σs, g
+ *    in σr).  Pixels are splatted with trilinear weights, the grid blurred
+ *    with a separable sampled Gaussian, and read back (sliced) trilinearly,
+ *    v = Σv / Σ1.  Trilinear splat and slice each blur by a hat function of
+ *    variance 1/6 cell², so the grid's own blur has variance
+ *    GRID_K² − 1/3 cells² and the three together the requested σ².
+ *
+ *  - Guides of 2–4 channels (colour): the permutohedral lattice (Adams,
+ *    Baek & Davis 2010) in d = 2 + Cg dimensions.  A grid in 5-D would need
  *    (1/σr)³ times more cells than the 3-D one, most of them empty; the
- *    lattice stores only the simplices pixels fall in (a hash table), at most
- *    d+1 per pixel, and costs O(d²) per pixel whatever σ.  A per-channel
- *    approximation (three 3-D grids) would not be the colour-distance filter
- *    at all: an edge between colours of equal red would be blurred across in
- *    the red channel.  The lattice's kernel is only roughly Gaussian; its
- *    scale (LATTICE_SCALE) is calibrated so that its spatial variance is σs²,
- *    and it is refined (LATTICE_OVERSAMPLE) so it departs less from the
- *    Gaussian (tests bound the error against the brute force).
+ *    lattice stores only the simplices pixels fall in (a hash table), at
+ *    most d+1 per pixel, and costs O(d²) per pixel whatever σ.  A
+ *    per-channel approximation (three 3-D grids, one per guide channel)
+ *    would not be the colour-distance filter at all: an edge between two
+ *    colours of equal red would be blurred across in the red grid.  The
+ *    lattice's kernel is only roughly Gaussian; its scale (LATTICE_SCALE) is
+ *    calibrated so that its spatial variance is σs².
  *
- * Both run on tiles (TILE_* below) with a halo wide enough that the tile's
+ * Tests bound the grid and lattice against the exact sum (PSNR >= 45 and
+ * 40 dB; measured 55–70 and 47–54 dB on photos).
+ *
+ * Grid and lattice run on tiles with a halo wide enough that the tile's
  * grid or lattice holds every sample the tile's pixels read: memory stays
  * bounded for any image, tiles run in parallel, and the tiling depends only
  * on the image size and σ, never on the thread count.  Grid and lattice are
@@ -63,8 +68,10 @@
 static inline float
 exp_neg (float a)
 {
-  union { float f; int32_t i; } ua = { a };
-  ua.i = ua.i < 0x42a00000 ? ua.i : 0x42a00000;   /* 80.0f */
+  /* As unsigned bits, +0 ≤ a ≤ 80 sorts below 80.0f; NaNs (either sign)
+   * sort above it (a is a sum of squares, never negative). */
+  union { float f; uint32_t i; } ua = { a };
+  ua.i = ua.i < 0x42a00000u ? ua.i : 0x42a00000u;   /* 80.0f */
   float x = -ua.f * 1.44269504f;
   float r = (x + 12582912.f) - 12582912.f;        /* round to nearest */
   float f = (x - r) * 0.693147181f;               /* in [−½ ln 2, ½ ln 2] */
@@ -196,21 +203,31 @@ exact_row (const ExactJob *j, int y, float *acc)
     }
 }
 
-static void
+static gboolean
 jbf_exact (const float *const *src, int n_src, const float *const *guide, int n_g,
-           float *const *dst, int w, int h, double sigma_s, double sigma_r)
+           float *const *dst, int w, int h, double sigma_s, double sigma_r,
+           const LisseProgress *progress, GError **error)
 {
   ExactJob j = { src, n_src, guide, n_g, dst, w, h,
                  MAX (1, (int) ceil (3.0 * sigma_s)), sigma_s,
                  (float) (1.0 / (2.0 * sigma_r * sigma_r)) };
+  /* Bands of rows between progress reports (and chances to cancel). */
+  const int band = 64;
+  gboolean ok = TRUE;
+  for (int y0 = 0; y0 < h && ok; y0 += band)
+    {
+      int y1 = MIN (h, y0 + band);
 #pragma omp parallel num_threads (lisse_threads_get ())
-  {
-    float *acc = g_new (float, (size_t) (n_src + 1) * w);
+      {
+        float *acc = g_new (float, (size_t) (n_src + 1) * w);
 #pragma omp for schedule (static)
-    for (int y = 0; y < h; y++)
-      exact_row (&j, y, acc);
-    g_free (acc);
-  }
+        for (int y = y0; y < y1; y++)
+          exact_row (&j, y, acc);
+        g_free (acc);
+      }
+      ok = lisse_progress_report (progress, (double) y1 / h, error);
+    }
+  return ok;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -367,9 +384,7 @@ blur_axis (const float *in, float *out, size_t outer, int axis, size_t inner,
  * brute force, GRID_K = 1 gives 47–58 dB, 1.5 gives 55–66 dB, 2 gives
  * 59–69 dB: 1.5 keeps the deviation below 8-bit quantisation (59 dB) in
  * typical settings at a third of the cost of 2. */
-#ifndef GRID_K
 #define GRID_K 1.5
-#endif
 /* Upper bound on one tile's grid (floats, both buffers), ~32 MiB. */
 #define GRID_MAX_FLOATS ((size_t) 8 << 20)
 
@@ -509,25 +524,21 @@ grid_tile (const Job *job, const GridSetup *g, const Tile *t)
 
 #define MAX_D 6                 /* x, y and up to four guide channels */
 /* Position scale: features in units of σ are multiplied by
- * LATTICE_SCALE·(d+1) before elevation.  With one [1 2 1] blur per lattice
- * direction the blur alone has variance (d+1)²/(2·scale²) per feature axis;
- * splat and slice add their own.  The value was measured (tests: the
- * impulse response of a constant-guide image has variance σs²). */
-#ifndef LATTICE_SCALE_1
-#define LATTICE_SCALE_1 0.82
-#endif
-/* Oversampling: the lattice is LATTICE_OVERSAMPLE times finer and blurred
- * LATTICE_OVERSAMPLE² times, keeping the total variance; finer lattices
- * follow the Gaussian more closely at O(OVERSAMPLE²) cost. */
-#ifndef LATTICE_OVERSAMPLE
-#define LATTICE_OVERSAMPLE 1
-#endif
+ * LATTICE_SCALE·(d+1) before elevation.  The [1 2 1] blur along each of
+ * the d+1 lattice directions has variance (d+1)²/(2·scale²) per feature
+ * axis; splat and slice add their own.  0.82 (Adams et al. use √(2/3) ≈
+ * 0.816) was measured to give the impulse response of a constant-guide
+ * image a variance of σs² (tests: /classic/joint-bilateral/kernel-scale).
+ * A twice finer lattice blurred four times, tried as well, followed the
+ * exact filter less closely (41 dB against 50 dB) at three times the cost. */
+#define LATTICE_SCALE 0.82
 
 typedef struct
 {
-  int      d;
+  int      d, ch;
   int      n, cap;        /* points used / allocated */
   int32_t *keys;          /* d per point: the first d of the d+1 coordinates */
+  float   *val;           /* ch per point: splatted Σ b·(v, 1) */
   int32_t *table;         /* point index, or -1 */
   size_t   mask;          /* table size − 1 (a power of two minus one) */
 } Lattice;
@@ -553,9 +564,10 @@ key_equal (const int32_t *a, const int32_t *b, int d)
 }
 
 static gboolean
-lattice_init (Lattice *l, int d, int expected)
+lattice_init (Lattice *l, int d, int ch, int expected)
 {
   l->d = d;
+  l->ch = ch;
   l->n = 0;
   l->cap = MAX (64, expected);
   size_t ts = 1;
@@ -563,8 +575,9 @@ lattice_init (Lattice *l, int d, int expected)
     ts <<= 1;
   l->mask = ts - 1;
   l->keys = g_try_malloc ((size_t) l->cap * d * sizeof (int32_t));
+  l->val = g_try_malloc ((size_t) l->cap * ch * sizeof (float));
   l->table = g_try_malloc (ts * sizeof (int32_t));
-  if (!l->keys || !l->table)
+  if (!l->keys || !l->val || !l->table)
     return FALSE;
   memset (l->table, 0xff, ts * sizeof (int32_t));
   return TRUE;
@@ -574,6 +587,7 @@ static void
 lattice_clear (Lattice *l)
 {
   g_free (l->keys);
+  g_free (l->val);
   g_free (l->table);
 }
 
@@ -585,6 +599,10 @@ lattice_grow (Lattice *l)
   if (!keys)
     return FALSE;
   l->keys = keys;
+  float *val = g_try_realloc (l->val, (size_t) cap * l->ch * sizeof (float));
+  if (!val)
+    return FALSE;
+  l->val = val;
   l->cap = cap;
   size_t ts = (l->mask + 1) * 2;
   int32_t *table = g_try_malloc (ts * sizeof (int32_t));
@@ -630,6 +648,7 @@ lattice_find (Lattice *l, const int32_t *key, gboolean insert)
     }
   int p = l->n++;
   memcpy (l->keys + (size_t) p * d, key, d * sizeof (int32_t));
+  memset (l->val + (size_t) p * l->ch, 0, l->ch * sizeof (float));
   l->table[i] = p;
   return p;
 }
@@ -730,7 +749,6 @@ typedef struct
 {
   int    d;
   double fscale[MAX_D];   /* per feature: lattice units per pixel / guide unit */
-  int    passes;
   int    halo;
 } LatticeSetup;
 
@@ -738,84 +756,104 @@ static void
 lattice_setup (const Job *job, LatticeSetup *s)
 {
   s->d = 2 + job->n_g;
-  double scale = LATTICE_SCALE_1 * (s->d + 1) * LATTICE_OVERSAMPLE;
+  double scale = LATTICE_SCALE * (s->d + 1);
   s->fscale[0] = s->fscale[1] = scale / job->sigma_s;
   for (int c = 0; c < job->n_g; c++)
     s->fscale[2 + c] = scale / job->sigma_r;
   /* The elevation's basis factors (lattice_simplex), folded in here. */
   for (int i = 0; i < s->d; i++)
     s->fscale[i] /= sqrt ((i + 1.0) * (i + 2.0));
-  s->passes = LATTICE_OVERSAMPLE * LATTICE_OVERSAMPLE;
   /* The lattice kernel's weight beyond 4σs is below float rounding of the
    * sums it would join. */
   s->halo = (int) ceil (4.0 * job->sigma_s) + 2;
 }
 
+/* The scaled features of pixel (x, y). */
+static inline void
+pixel_position (const Job *job, const LatticeSetup *s, int x, int y, size_t p, double *pos)
+{
+  pos[0] = x * s->fscale[0];
+  pos[1] = y * s->fscale[1];
+  for (int c = 0; c < job->n_g; c++)
+    {
+      /* Bounded so the integer keys cannot overflow on absurd (HDR) guide
+       * values. */
+      double v = guide_at (job, c, p) * s->fscale[2 + c];
+      pos[2 + c] = CLAMP (v, -1e8, 1e8);
+    }
+}
+
+/* Core pixels whose simplices are kept from splat to slice; above this (a
+ * tile grown with a huge σs) the slice finds them again instead, so memory
+ * stays bounded. */
+#define LATTICE_KEEP_MAX ((size_t) 1 << 20)
+
 static gboolean
 lattice_tile (const Job *job, const LatticeSetup *s, const Tile *t)
 {
   const int d = s->d, D1 = d + 1, ch = job->n_src + 1, w = job->w;
-  const int rw = t->ax1 - t->ax0, rh = t->ay1 - t->ay0;
-  const size_t n_px = (size_t) rw * rh;
+  const int cw = t->x1 - t->x0, chh = t->y1 - t->y0;
+  const size_t n_core = (size_t) cw * chh;
+  const size_t n_px = (size_t) (t->ax1 - t->ax0) * (t->ay1 - t->ay0);
+  const gboolean keep = n_core <= LATTICE_KEEP_MAX;
   gboolean ok = FALSE;
 
   Lattice l = { 0 };
-  int32_t *idx = g_try_malloc (n_px * D1 * sizeof (int32_t));
-  float *bw = g_try_malloc (n_px * D1 * sizeof (float));
-  float *val = NULL, *tmp = NULL;
+  int32_t *idx = keep ? g_try_malloc (n_core * D1 * sizeof (int32_t)) : NULL;
+  float *bw = keep ? g_try_malloc (n_core * D1 * sizeof (float)) : NULL;
+  float *tmp = NULL;
   int32_t *nbr = NULL;
-  if (!idx || !bw || !lattice_init (&l, d, (int) MIN (n_px, (size_t) 1 << 20)))
+  if ((keep && (!idx || !bw))
+      || !lattice_init (&l, d, ch, (int) MIN (n_px, (size_t) 1 << 20)))
     goto out;
 
-  /* Splat: find each pixel's simplex (creating its vertices). */
-  int32_t prev[MAX_D + 1][MAX_D];
+  /* Splat: each pixel's (v, 1) into the vertices of its simplex, which are
+   * created as needed. */
   for (int y = t->ay0; y < t->ay1; y++)
-    for (int x = t->ax0; x < t->ax1; x++)
-      {
-        size_t p = (size_t) y * w + x, q = (size_t) (y - t->ay0) * rw + (x - t->ax0);
-        double pos[MAX_D];
-        pos[0] = x * s->fscale[0];
-        pos[1] = y * s->fscale[1];
-        for (int c = 0; c < job->n_g; c++)
-          pos[2 + c] = guide_at (job, c, p) * s->fscale[2 + c];
-        int32_t keys[MAX_D + 1][MAX_D];
-        lattice_simplex (pos, d, keys, bw + q * D1);
-        for (int k = 0; k < D1; k++)
-          {
-            /* Neighbouring pixels mostly fall in the same simplex: try the
-             * previous pixel's vertex before the hash table. */
-            int i;
-            if (x > t->ax0 && key_equal (prev[k], keys[k], d))
-              i = idx[(q - 1) * D1 + k];
-            else if ((i = lattice_find (&l, keys[k], TRUE)) < 0)
-              goto out;
-            idx[q * D1 + k] = i;
-            memcpy (prev[k], keys[k], sizeof keys[k]);
-          }
-      }
+    {
+      int32_t prev[MAX_D + 1][MAX_D];
+      int prev_i[MAX_D + 1];
+      for (int x = t->ax0; x < t->ax1; x++)
+        {
+          size_t p = (size_t) y * w + x;
+          double pos[MAX_D];
+          int32_t keys[MAX_D + 1][MAX_D];
+          float b[MAX_D + 1], v[5];
+          pixel_position (job, s, x, y, p, pos);
+          lattice_simplex (pos, d, keys, b);
+          for (int c = 0; c < job->n_src; c++)
+            v[c] = job->src[c][p];
+          v[ch - 1] = 1.f;
+          gboolean in_core = keep && x >= t->x0 && x < t->x1 && y >= t->y0 && y < t->y1;
+          size_t q = in_core ? ((size_t) (y - t->y0) * cw + (x - t->x0)) * D1 : 0;
+          for (int k = 0; k < D1; k++)
+            {
+              /* Neighbouring pixels mostly fall in the same simplex: try
+               * the previous pixel's vertex before the hash table. */
+              int i;
+              if (x > t->ax0 && key_equal (prev[k], keys[k], d))
+                i = prev_i[k];
+              else if ((i = lattice_find (&l, keys[k], TRUE)) < 0)
+                goto out;
+              memcpy (prev[k], keys[k], sizeof keys[k]);
+              prev_i[k] = i;
+              float *dv = l.val + (size_t) i * ch;
+              for (int c = 0; c < ch; c++)
+                dv[c] += b[k] * v[c];
+              if (in_core)
+                {
+                  idx[q + k] = i;
+                  bw[q + k] = b[k];
+                }
+            }
+        }
+    }
 
   const size_t np = (size_t) l.n;
-  val = g_try_malloc0 (np * ch * sizeof (float));
   tmp = g_try_malloc (np * ch * sizeof (float));
   nbr = g_try_malloc (np * D1 * 2 * sizeof (int32_t));
-  if (!val || !tmp || !nbr)
+  if (!tmp || !nbr)
     goto out;
-  for (int y = t->ay0; y < t->ay1; y++)
-    for (int x = t->ax0; x < t->ax1; x++)
-      {
-        size_t p = (size_t) y * w + x, q = (size_t) (y - t->ay0) * rw + (x - t->ax0);
-        float v[5];
-        for (int c = 0; c < job->n_src; c++)
-          v[c] = job->src[c][p];
-        v[ch - 1] = 1.f;
-        for (int k = 0; k < D1; k++)
-          {
-            float *dv = val + (size_t) idx[q * D1 + k] * ch;
-            float b = bw[q * D1 + k];
-            for (int c = 0; c < ch; c++)
-              dv[c] += b * v[c];
-          }
-      }
 
   /* Neighbours along each lattice direction j: ±(1, …, 1, −d, 1, …) with
    * −d at j (only the first d coordinates are keys). */
@@ -834,53 +872,72 @@ lattice_tile (const Job *job, const LatticeSetup *s, const Tile *t)
         nbr[(p * D1 + j) * 2 + 1] = lattice_find (&l, dn, FALSE);
       }
 
-  /* Blur: [1 2 1]/4 along each direction, `passes` times. */
-  for (int pass = 0; pass < s->passes; pass++)
-    for (int j = 0; j < D1; j++)
-      {
-        for (size_t p = 0; p < np; p++)
-          {
-            const float *c0 = val + p * ch;
-            float *o = tmp + p * ch;
-            int a = nbr[(p * D1 + j) * 2], b = nbr[(p * D1 + j) * 2 + 1];
+  /* Blur: [1 2 1]/4 along each direction. */
+  float *val = l.val;
+  for (int j = 0; j < D1; j++)
+    {
+      for (size_t p = 0; p < np; p++)
+        {
+          const float *c0 = val + p * ch;
+          float *o = tmp + p * ch;
+          int a = nbr[(p * D1 + j) * 2], b = nbr[(p * D1 + j) * 2 + 1];
+          for (int c = 0; c < ch; c++)
+            o[c] = 0.5f * c0[c];
+          if (a >= 0)
             for (int c = 0; c < ch; c++)
-              o[c] = 0.5f * c0[c];
-            if (a >= 0)
-              for (int c = 0; c < ch; c++)
-                o[c] += 0.25f * val[(size_t) a * ch + c];
-            if (b >= 0)
-              for (int c = 0; c < ch; c++)
-                o[c] += 0.25f * val[(size_t) b * ch + c];
-          }
-        float *sw = val;
-        val = tmp;
-        tmp = sw;
-      }
+              o[c] += 0.25f * val[(size_t) a * ch + c];
+          if (b >= 0)
+            for (int c = 0; c < ch; c++)
+              o[c] += 0.25f * val[(size_t) b * ch + c];
+        }
+      float *sw = val;
+      val = tmp;
+      tmp = sw;
+    }
+  /* val and tmp now each own one of the two buffers; l.val is one of them. */
 
   /* Slice the core. */
   for (int y = t->y0; y < t->y1; y++)
     for (int x = t->x0; x < t->x1; x++)
       {
-        size_t p = (size_t) y * w + x, q = (size_t) (y - t->ay0) * rw + (x - t->ax0);
+        size_t p = (size_t) y * w + x;
+        int32_t vi[MAX_D + 1];
+        float vb[MAX_D + 1];
+        if (keep)
+          {
+            size_t q = ((size_t) (y - t->y0) * cw + (x - t->x0)) * D1;
+            memcpy (vi, idx + q, D1 * sizeof (int32_t));
+            memcpy (vb, bw + q, D1 * sizeof (float));
+          }
+        else
+          {
+            double pos[MAX_D];
+            int32_t keys[MAX_D + 1][MAX_D];
+            pixel_position (job, s, x, y, p, pos);
+            lattice_simplex (pos, d, keys, vb);
+            for (int k = 0; k < D1; k++)
+              vi[k] = lattice_find (&l, keys[k], FALSE);   /* splatted: present */
+          }
         float acc[5] = { 0 };
         for (int k = 0; k < D1; k++)
           {
-            const float *sv = val + (size_t) idx[q * D1 + k] * ch;
-            float b = bw[q * D1 + k];
+            const float *sv = val + (size_t) vi[k] * ch;
             for (int c = 0; c < ch; c++)
-              acc[c] += b * sv[c];
+              acc[c] += vb[k] * sv[c];
           }
         float inv = 1.f / acc[ch - 1];
         for (int c = 0; c < job->n_src; c++)
           job->dst[c][p] = acc[c] * inv;
       }
   ok = TRUE;
+  /* Whichever buffer l.val is not, free it here; lattice_clear frees l.val. */
+  if (tmp == l.val)
+    tmp = val;
 
 out:
   lattice_clear (&l);
   g_free (idx);
   g_free (bw);
-  g_free (val);
   g_free (tmp);
   g_free (nbr);
   return ok;
@@ -903,10 +960,8 @@ lisse_joint_bilateral_planes (const float *const *src, int n_src,
 
   double exact_below = n_guide == 1 ? LISSE_JBF_EXACT_BELOW_GREY : LISSE_JBF_EXACT_BELOW_COLOUR;
   if (path == LISSE_JBF_EXACT || (path == LISSE_JBF_AUTO && sigma_s < exact_below))
-    {
-      jbf_exact (src, n_src, guide, n_guide, dst, w, h, sigma_s, sigma_r);
-      return lisse_progress_report (progress, 1.0, error);
-    }
+    return jbf_exact (src, n_src, guide, n_guide, dst, w, h, sigma_s, sigma_r,
+                      progress, error);
 
   Job job = { src, n_src, guide, n_guide, dst, w, h, sigma_s, sigma_r, { 0 }, { 0 } };
   guide_ranges (&job);
@@ -921,7 +976,7 @@ lisse_joint_bilateral_planes (const float *const *src, int n_src,
       halo = gs.halo;
       /* Cores several halos wide keep the re-splatted margin small; halve
        * while the grid would be too large (a wide guide range). */
-      core = CLAMP (12 * halo, 128, 512);
+      core = MAX (12 * halo, 128);
       while (core > 16 && grid_tile_floats (&job, &gs, core) > GRID_MAX_FLOATS)
         core /= 2;
       if (grid_tile_floats (&job, &gs, core) > GRID_MAX_FLOATS)
@@ -929,14 +984,17 @@ lisse_joint_bilateral_planes (const float *const *src, int n_src,
           /* The guide spans thousands of σr (HDR data, tiny σr): most of
            * that grid would be empty; the lattice stores only what is used. */
           use_grid = FALSE;
-          g_free (gs.k);
+          g_clear_pointer (&gs.k, g_free);
         }
     }
   if (!use_grid)
     {
       lattice_setup (&job, &ls);
       halo = ls.halo;
-      core = CLAMP (8 * halo, 128, 384);
+      /* Cores several halos wide keep the re-splatted margin small (the
+       * lattice of a large σs is small; per-pixel memory is bounded by
+       * LATTICE_KEEP_MAX). */
+      core = MAX (8 * halo, 128);
     }
 
   int n_tiles;
