@@ -1,0 +1,319 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Training of the Fan 2018 twin: the λ sampler, the crop-pack loader and
+augmentation, the learning-rate schedule, and the smoke config end to end
+(checkpoint, log, finite validation, bit-for-bit --resume).
+
+Needs no corpus: a tiny fake crop pack is drawn with numpy and written with
+cv2 into a temporary folder.
+
+Run from the repository root:  python3 -m unittest tests/test_fan18_train.py
+"""
+
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from lisse_train import fan18_model as fm  # noqa: E402
+from lisse_train import train as tr  # noqa: E402
+
+CROP = 72  # fake crops: a little larger than the smoke config's 64
+
+
+def setUpModule():
+    torch.set_num_threads(1)  # see test_fan18_energy
+
+
+def fake_photo(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A piecewise-smooth RGB image with edges and a little texture."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    img = np.zeros((size, size, 3), np.float32)
+    for c in range(3):
+        a, b = rng.uniform(-1, 1, 2)
+        img[..., c] = 0.5 + 0.3 * (a * xx + b * yy)
+    for _ in range(3):  # discs and rectangles of flat colour
+        cy, cx, r = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.3)
+        col = rng.uniform(0, 1, 3)
+        m = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r if rng.uniform() < 0.5 else \
+            (abs(yy - cy) < r) & (abs(xx - cx) < r / 2)
+        img[m] = col
+    img += rng.normal(0, 0.02, img.shape).astype(np.float32)
+    return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+
+
+def make_pack(root: str, n_train: int = 6, n_val: int = 3, size: int = CROP) -> str:
+    """A crop pack laid out as training/corpus/build.py writes it."""
+    rng = np.random.default_rng(1)
+    crops = []
+    for split, n in (("train", n_train), ("val", n_val)):
+        os.makedirs(os.path.join(root, "crops", split), exist_ok=True)
+        for i in range(n):
+            f = f"{split}/{i:04d}-fake.png"
+            rgb = fake_photo(rng, size)
+            cv2.imwrite(os.path.join(root, "crops", f), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            crops.append(dict(file=f, split=split, image=i, package="fake", path="-",
+                              y=0, x=0, scale=1.0, size=size))
+    with open(os.path.join(root, "crops", "index.json"), "w") as fh:
+        json.dump(dict(format="lisse-corpus-crops-1", note="test", crop_size=size,
+                       crops=crops), fh)
+    return root
+
+
+class LambdaSamplerTest(unittest.TestCase):
+    def setUp(self):
+        self.s = tr.LambdaSchedule(fixed_steps=10, ramp_steps=20, lambda_f_range=(0.1, 10.0),
+                                   lambda_e_range=(0.01, 1.0), map_fraction=0.5)
+
+    def test_fixed_phase(self):
+        g = torch.Generator().manual_seed(0)
+        for step in range(10):
+            lf, le, is_map = self.s.sample(step, 4, 8, 8, g)
+            self.assertFalse(is_map)
+            self.assertEqual(lf.shape, (4,))
+            self.assertTrue(torch.all(lf == 1.0))
+            self.assertTrue(torch.allclose(le, torch.full((4,), 0.1)))
+            # exactly the network's reference: the λ input features are 0
+            phi = fm.lambda_features(lf, le, torch.zeros(4, 3, 2, 2))
+            self.assertTrue(torch.all(phi == 0))
+
+    def test_widening(self):
+        ws = [self.s.widening(k) for k in range(40)]
+        self.assertEqual(ws[:10], [0.0] * 10)
+        self.assertTrue(all(a <= b for a, b in zip(ws, ws[1:])))
+        self.assertEqual(ws[29], 1.0)
+        (flo, fhi), (elo, ehi) = self.s.bounds(19)   # halfway: √ of the range
+        self.assertAlmostEqual(flo, 10 ** -0.5, places=6)
+        self.assertAlmostEqual(fhi, 10 ** 0.5, places=6)
+        self.assertAlmostEqual(elo, 0.1 * 10 ** -0.5, places=6)
+        self.assertAlmostEqual(ehi, 0.1 * 10 ** 0.5, places=6)
+
+    def test_ranges_and_maps(self):
+        g = torch.Generator().manual_seed(1)
+        consts, maps = [], 0
+        for _ in range(200):
+            lf, le, is_map = self.s.sample(100, 3, 12, 10, g)
+            self.assertTrue(torch.all((le >= 0.01 * (1 - 1e-6)) & (le <= 1.0 * (1 + 1e-6))))
+            self.assertTrue(torch.all((lf >= 0.1 * (1 - 1e-6)) & (lf <= 10.0 * (1 + 1e-6))))
+            if is_map:
+                maps += 1
+                self.assertEqual(lf.shape, (3, 1, 12, 10))
+            else:
+                self.assertEqual(lf.shape, (3,))
+                consts.append(lf)
+        self.assertTrue(40 < maps < 160, maps)
+        v = torch.cat(consts).log10()
+        # log-uniform over [−1, 1]: both ends reached, mean near 0
+        self.assertLess(float(v.min()), -0.8)
+        self.assertGreater(float(v.max()), 0.8)
+        self.assertLess(abs(float(v.mean())), 0.2)
+
+    def test_random_mask(self):
+        g = torch.Generator().manual_seed(2)
+        m = tr.random_mask(16, 20, 24, g)
+        self.assertEqual(m.shape, (16, 1, 20, 24))
+        self.assertTrue(torch.all((m >= 0) & (m <= 1)))
+        hard = [bool(torch.all((mi == 0) | (mi == 1))) for mi in m]
+        self.assertTrue(any(hard) and not all(hard))
+
+    def test_lr_schedule(self):
+        cfg = dict(lr=0.01, lr_min=1e-4, warmup_steps=10, steps=110)
+        self.assertAlmostEqual(tr.lr_at(0, cfg), 0.001)
+        self.assertAlmostEqual(tr.lr_at(9, cfg), 0.01)
+        self.assertAlmostEqual(tr.lr_at(10, cfg), 0.01)
+        self.assertAlmostEqual(tr.lr_at(60, cfg), (0.01 + 1e-4) / 2)
+        self.assertAlmostEqual(tr.lr_at(110, cfg), 1e-4)
+        lrs = [tr.lr_at(k, cfg) for k in range(10, 111)]
+        self.assertTrue(all(a >= b for a, b in zip(lrs, lrs[1:])))
+
+
+class DataTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="lisse-train-data-")
+        make_pack(cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_load(self):
+        for root in (self.tmp, os.path.join(self.tmp, "crops")):
+            tc = tr.load_crops(root, "train")
+            vc = tr.load_crops(root, "val")
+            self.assertEqual((len(tc), len(vc)), (6, 3))
+            self.assertEqual(tc[0].shape, (3, CROP, CROP))
+            self.assertEqual(tc[0].dtype, torch.uint8)
+        # RGB, not cv2's BGR: compare with the file read back by hand
+        a = cv2.imread(os.path.join(self.tmp, "crops", "train", "0000-fake.png"))
+        self.assertTrue(torch.equal(tc[0][0], torch.from_numpy(a[..., 2])))
+        with self.assertRaises(FileNotFoundError):
+            tr.load_crops(os.path.join(self.tmp, "nothing"), "train")
+
+    def test_batches(self):
+        crops = tr.load_crops(self.tmp, "train")
+        cfg = dict(tr.CONFIGS["smoke"], crop_min=32, crop_max=64, crop_step=16)
+        sizes = set()
+        g = torch.Generator().manual_seed(0)
+        for _ in range(30):
+            x = tr.sample_batch(crops, cfg, g, 3)
+            self.assertEqual(x.dtype, torch.float32)
+            self.assertEqual(x.shape[:2], (3, 3))
+            self.assertEqual(x.shape[2], x.shape[3])
+            self.assertTrue(float(x.min()) >= 0.0 and float(x.max()) <= 1.0)
+            sizes.add(x.shape[2])
+        self.assertTrue(sizes <= {32, 48, 64} and len(sizes) >= 2, sizes)
+        # the generator alone decides the batch
+        a = tr.sample_batch(crops, cfg, torch.Generator().manual_seed(5), 2)
+        b = tr.sample_batch(crops, cfg, torch.Generator().manual_seed(5), 2)
+        self.assertTrue(torch.equal(a, b))
+        with self.assertRaises(ValueError):
+            tr.sample_batch(crops, cfg, g, 1, size=CROP + 2)
+
+    def test_augment_identity_parts(self):
+        """Without jitter or scaling an augmented crop is a rotated / flipped
+        window of the crop, pixel for pixel."""
+        crops = tr.load_crops(self.tmp, "train")
+        cfg = dict(tr.CONFIGS["smoke"], scale_max=1.0, gain_jitter=0.0, channel_jitter=0.0)
+        g = torch.Generator().manual_seed(3)
+        c = crops[0].float() / 255
+        for _ in range(8):
+            y = tr.augment(crops[0], 40, cfg, g)
+            found = False
+            for k in range(4):
+                for flip in (False, True):
+                    z = y.flip(2) if flip else y
+                    z = torch.rot90(z, -k, (1, 2))
+                    # search the window position
+                    for yy in range(CROP - 40 + 1):
+                        row = c[:, yy:yy + 40]
+                        for xx in range(CROP - 40 + 1):
+                            if torch.equal(row[:, :, xx:xx + 40], z):
+                                found = True
+                                break
+                        if found:
+                            break
+                    if found:
+                        break
+                if found:
+                    break
+            self.assertTrue(found)
+
+    def test_val_crops(self):
+        v = tr.center_crops(tr.load_crops(self.tmp, "val"), 2, 64)
+        self.assertEqual(v.shape, (2, 3, 64, 64))
+        v = tr.center_crops(tr.load_crops(self.tmp, "val"), 10, 500)
+        self.assertEqual(v.shape, (3, 3, CROP, CROP))
+
+
+class SmokeRunTest(unittest.TestCase):
+    """The smoke config end to end on the fake pack, then the same run cut
+    at step 10 and resumed: identical weights."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="lisse-train-smoke-")
+        cls.pack = make_pack(os.path.join(cls.tmp, "pack"))
+        cls.full = os.path.join(cls.tmp, "full")
+        cls.rc = tr.main(["--config", "smoke", "--out", cls.full, "--crops", cls.pack,
+                          "--threads", "1"])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def records(self, out):
+        with open(os.path.join(out, "log.jsonl")) as f:
+            return [json.loads(line) for line in f]
+
+    def test_outputs(self):
+        self.assertEqual(self.rc, 0)
+        steps = tr.CONFIGS["smoke"]["steps"]
+        for f in ("last.pt", f"step-{steps:06d}.pt", "step-000010.pt", "log.jsonl"):
+            self.assertTrue(os.path.exists(os.path.join(self.full, f)), f)
+        recs = self.records(self.full)
+        kinds = [r["kind"] for r in recs]
+        self.assertEqual(kinds[0], "start")
+        self.assertEqual(kinds[-1], "done")
+        vals = [r for r in recs if r["kind"] == "val"]
+        self.assertEqual([v["step"] for v in vals], [10, 20])
+        for v in vals:
+            self.assertEqual(set(v["ratio"]), {"0.25", "1", "4", "map"})
+            for r in v["ratio"].values():
+                self.assertTrue(math.isfinite(r) and r > 0, r)
+        trains = [r for r in recs if r["kind"] == "train"]
+        self.assertTrue(all(math.isfinite(r["loss"]) for r in trains))
+        self.assertGreater(sum(r["map_batches"] for r in trains), 0)
+
+    def test_checkpoint_format(self):
+        # plain data only: loadable without unpickling code (export.py does so)
+        ck = torch.load(os.path.join(self.full, "last.pt"), map_location="cpu",
+                        weights_only=True)
+        self.assertEqual(ck["format"], tr.FORMAT)
+        self.assertEqual(ck["step"], 20)
+        self.assertEqual((ck["preset"], ck["width"], ck["conditioning"]), ("smooth", 8, "input"))
+        self.assertTrue(ck["bn_recalibrated"])
+        for k in ("optimizer", "losses", "rng"):
+            self.assertIn(k, ck)
+        c = ck["config"]
+        net = fm.Fan18Net(**{k: c[k] for k in ("width", "conditioning", "batchnorm",
+                                               "film_hidden", "dilations")})
+        net.load_state_dict(ck["model"])
+        x = torch.rand(1, 3, 16, 18)
+        y = fm.fold_batchnorm(net)(x, 2.0, 0.1)
+        self.assertTrue(torch.isfinite(y).all())
+
+    def test_refuses_overwrite(self):
+        self.assertEqual(tr.main(["--config", "smoke", "--out", self.full, "--crops", self.pack,
+                                  "--threads", "1"]), 2)
+
+    def test_resume_bit_for_bit(self):
+        out = os.path.join(self.tmp, "cut")
+        rc = tr.main(["--config", "smoke", "--out", out, "--crops", self.pack, "--threads", "1",
+                      "--stop-at", "10"])
+        self.assertEqual(rc, 0)
+        ck = torch.load(os.path.join(out, "last.pt"), map_location="cpu", weights_only=False)
+        self.assertEqual(ck["step"], 10)
+        self.assertEqual(tr.main(["--config", "smoke", "--out", out, "--crops", self.pack,
+                                  "--threads", "1", "--resume"]), 0)
+        recs = self.records(out)
+        self.assertIn("resume", [r["kind"] for r in recs])
+        train_steps = [r["step"] for r in recs if r["kind"] == "train"]
+        self.assertEqual(train_steps, sorted(set(train_steps)))
+        self.assertEqual(train_steps[-1], 20)
+        a = torch.load(os.path.join(self.full, "last.pt"), map_location="cpu",
+                       weights_only=False)
+        b = torch.load(os.path.join(out, "last.pt"), map_location="cpu", weights_only=False)
+        self.assertEqual(b["step"], 20)
+        for k, v in a["model"].items():
+            self.assertTrue(torch.equal(v, b["model"][k]), k)
+        va = [r["ratio"] for r in self.records(self.full) if r["kind"] == "val"]
+        vb = [r["ratio"] for r in recs if r["kind"] == "val"]
+        self.assertEqual(va, vb)
+
+    def test_time_budget(self):
+        """A budget far too small: the run shrinks to warm-up + fixed + ramp."""
+        out = os.path.join(self.tmp, "budget")
+        rc = tr.main(["--config", "smoke", "--out", out, "--crops", self.pack, "--threads", "1",
+                      "--set", "budget_minutes=0.001", "--set", "budget_probe=[2, 4]"])
+        self.assertEqual(rc, 0)
+        recs = self.records(out)
+        budget = [r for r in recs if r["kind"] == "budget"]
+        self.assertEqual(len(budget), 1)
+        self.assertEqual(budget[0]["steps"], 4 + 5 + 5)
+        self.assertEqual(recs[-1], {**recs[-1], "kind": "done", "step": 14})
+        ck = torch.load(os.path.join(out, "last.pt"), map_location="cpu", weights_only=False)
+        self.assertEqual((ck["step"], ck["budget_steps"], ck["config"]["train"]["steps"]),
+                         (14, 14, 14))
+
+
+if __name__ == "__main__":
+    unittest.main()
