@@ -6,6 +6,7 @@
 #include "model.h"
 #include "tiling.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 const LisseNetInfo *const *
@@ -496,4 +497,16 @@ lisse_net_run (const LisseNet *net, const LisseTensor *image, const LisseParams 
                int tile_size, const LisseProgress *progress, GError **error)
 {
   return lisse_net_run_map (net, image, params, NULL, tile_size, progress, error);
+}
+
+gboolean
+lisse_net_bad_model (GError **error, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  char *msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL, msg);
+  g_free (msg);
+  return FALSE;
 }
