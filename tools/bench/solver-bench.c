@@ -6,18 +6,14 @@
  * the result, for each preconditioner.  Not a test: numbers depend on the
  * machine.  docs/classic-filters.md quotes its output.
  *
- * Build (from the repository root):
- *   gcc -std=gnu11 -O2 -fopenmp -Icore -Icore/classic tools/bench/solver-bench.c \
- *       core/tensor.c core/lisse-error.c core/params.c core/progress.c core/threads.c \
- *       core/classic/{sparse-solve,wls,rtv}.c \
- *       $(pkg-config --cflags --libs glib-2.0 openblas) -lm -o /tmp/solver-bench
+ * Built by meson as build/tools/bench/solver-bench (tools/dev build).
  * Run:
- *   /tmp/solver-bench [--image FILE.ppm] [--upscale K] [--size N] [--threads N] [--lambda L]
+ *   tools/dev exec build/tools/bench/solver-bench [--image FILE.ppm] [--upscale K] [--size N] [--threads N] [--lambda L]
  *                     [--alpha A] [--precond jacobi,ic0,mg] [--rtv] [--tol T]
  * Without --image it makes a deterministic N×N (default 1024×1024) test
  * picture: shaded regions with sharp edges, discs, a texture patch, noise.
- * --image takes a binary PGM/PPM (P5/P6, 8 bit), e.g. from
- *   convert .../skimage/data/astronaut.png ppm:- > /tmp/astronaut.ppm
+ * --image takes a binary PGM/PPM (P5/P6, 8 bit, no comment lines), e.g. from
+ *   python3 -c "import cv2; cv2.imwrite('build/astronaut.ppm', cv2.imread('…/skimage/data/astronaut.png'))"
  * and --upscale 2 enlarges it bilinearly (512² → 1024², 1 MP).
  * With --rtv it measures the RTV systems (default parameters, λ from
  * --lambda if given) instead of WLS. */
