@@ -172,7 +172,8 @@ run_line (char *line, Cached *input_cache, Cached *guide_cache)
       g_clear_error (&error);
       return FALSE;
     }
-  printf ("ok %s %.3f\n", out, ms);
+  char ms_text[G_ASCII_DTOSTR_BUF_SIZE];   /* a '.' whatever the locale */
+  printf ("ok %s %s\n", out, g_ascii_formatd (ms_text, sizeof ms_text, "%.3f", ms));
   fflush (stdout);
   return TRUE;
 }

@@ -116,10 +116,12 @@ METHODS = {
 
 # The README's rows (paper NKS; OpenCV on NKS-mini with its parameters).
 REFERENCE = {
-    "l0": ("28.32 / 0.90", "28.30 / 0.89 (λ 0.01, κ 2); 30.71 / 0.85 mirror-padded (λ 0.007)"),
+    "l0": ("28.32 / 0.90", "28.30 / 0.89 (λ 0.01, κ 2); 30.71 / 0.85 on a 16-px mirror-padded "
+           "copy (λ 0.007)"),
     "rtv": ("30.69 / 0.90", "not measured"),
     "wls": ("—", "— (FGS, a fast WLS: 33.55 / 0.91, λ 20, σc 12)"),
-    "guided": ("28.15 / 0.83", "33.15 / 0.88 (r 2, ε 0.15·255²)"),
+    "guided": ("28.15 / 0.83", "33.15 / 0.88 (r 2; the README says ε 0.15·255², but 33.15 is "
+               "what OpenCV gives at ε 0.0225–0.03·255², see below)"),
     "bilateral": ("—", "33.39 / 0.90 (σc 80, σs 4)"),
     "rolling-guidance": ("32.56 / 0.91", "33.58 / 0.92 (σc 45, σs 4, 2 iterations)"),
 }
@@ -137,7 +139,7 @@ def setting_label(name, setting):
 
 def spread(items, n):
     """n of the sorted items, every 7th (mod len): with 200 = 20 GT × 10
-    textures, 40 of them cover every GT twice and every texture 4 times."""
+    textures, 40 of them hold every GT (1–3 times) and every texture 4 times."""
     if n >= len(items):
         return list(items)
     return [items[i] for i in sorted(k * 7 % len(items) for k in range(n))]
@@ -148,6 +150,7 @@ class Worker:
 
     def __init__(self, batch):
         env = dict(os.environ, LISSE_THREADS="1")
+        env.setdefault("OMP_WAIT_POLICY", "passive")  # as `lisse` sets for itself
         self.proc = subprocess.Popen([batch], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, bufsize=1, env=env)
 
@@ -214,7 +217,14 @@ def main():
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--json", help="write every setting's scores here")
     ap.add_argument("--doc", help="write the Markdown results table here")
+    ap.add_argument("--from-json", help="only rewrite --doc from a --json file of an earlier run")
     a = ap.parse_args()
+    if a.from_json:
+        if not a.doc:
+            ap.error("--from-json needs --doc")
+        with open(a.from_json) as f:
+            write_doc(a.doc, json.load(f))
+        return
 
     names = [n for n in a.filters.split(",") if n in GRIDS[a.grid] or n not in METHODS]
     for n in names:
@@ -282,10 +292,10 @@ def write_doc(path, report):
     lines.append("| filter | best Lisse parameters | Lisse PSNR / SSIM | paper NKS PSNR / SSIM "
                  "| OpenCV on NKS-mini (README) |")
     lines.append("|---|---|---|---|---|")
-    lines.append("| input | — | %.2f / %.2f | 28.04 / 0.54 | 28.02 / 0.56 |" % report["input"])
+    lines.append("| input | — | %.2f / %.2f | 28.04 / 0.54 | 28.02 / 0.56 |" % tuple(report["input"]))
     for name, f in report["filters"].items():
         b = f["best"]
-        lines.append("| %s | %s | **%.2f / %.3f** | %s | %s |"
+        lines.append("| %s | %s | %.2f / %.3f | %s | %s |"
                      % (name, b["label"], b["psnr"], b["ssim"], *REFERENCE[name]))
     lines.append("")
     lines.append("Every setting (mean over %d images; ms: filter time per image, one thread):"
@@ -300,13 +310,14 @@ def write_doc(path, report):
         lines.append("| parameters | PSNR | SSIM | ms/image |")
         lines.append("|---|---|---|---|")
         for r in f["rows"]:
-            mark = "**" if r is f["best"] else ""
+            mark = "**" if r["label"] == f["best"]["label"] else ""
             lines.append("| %s%s%s | %.2f | %.3f | %.0f |"
                          % (mark, r["label"], mark, r["psnr"], r["ssim"], r["ms_per_image"]))
         lines.append("")
         lines.append("</details>")
         lines.append("")
-    lines.append("Wall time: %.0f s for all filters (%d classic-batch workers, one thread each)."
+    lines.append("Wall time: %.0f s for all filters (%d classic-batch workers, one thread each; "
+                 "filtering, PNG writing and scoring included)."
                  % (report["wall_s"], report["workers"]))
     body = "\n".join(lines)
     begin, end = "<!-- eval-classic-nksmini: begin -->", "<!-- eval-classic-nksmini: end -->"
