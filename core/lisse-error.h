@@ -23,4 +23,8 @@ typedef enum
   LISSE_ERROR_UNKNOWN_NAME,       /* no such model, filter or parameter */
 } LisseErrorCode;
 
+/* Sets @error (domain LISSE_ERROR) from a printf format and returns FALSE,
+ * so a check reads `return lisse_fail (error, CODE, "…", …);`. */
+gboolean lisse_fail (GError **error, LisseErrorCode code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
 G_END_DECLS

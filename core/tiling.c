@@ -75,20 +75,7 @@ axis_max_crop (const Axis *a)
   return m;
 }
 
-static gboolean
-invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-invalid (GError **error, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  char *msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT, msg);
-  g_free (msg);
-  return FALSE;
-}
+#define invalid(error, ...) lisse_fail ((error), LISSE_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 /* Validates and lays out the grid.  The Axis pair is what the runner uses,
  * so the plan the caller sees is the plan that runs. */

@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_GNUC_PRINTF (3, 4) static void
-fail (GError **error, int code, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  char *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, LISSE_ERROR, code, message);
-  g_free (message);
-}
+#define fail(error, code, ...) lisse_fail ((error), (code), __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                  */

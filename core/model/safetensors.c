@@ -55,16 +55,7 @@ lisse_safetensors_quote_name (const char *s)
   return g_string_free (out, FALSE);
 }
 
-G_GNUC_PRINTF (2, 3) static void
-bad_model (GError **error, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  char *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL, message);
-  g_free (message);
-}
+#define bad_model(error, ...) lisse_fail ((error), LISSE_ERROR_BAD_MODEL, __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* Strict JSON check                                                        */

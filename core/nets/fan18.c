@@ -162,7 +162,7 @@ check_fixed_metadata (LisseSafetensors *st, const char *key, const char *expecte
   for (char *c = shown; *c; c++)
     if ((guchar) *c < 0x20 || *c == 0x7f)
       *c = '?';
-  return lisse_net_bad_model (error, "fan18: metadata '%s' is '%s'; this network needs '%s'",
+  return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata '%s' is '%s'; this network needs '%s'",
                     key, shown, expected);
 }
 
@@ -193,12 +193,12 @@ parse_params (const char *text, LisseParamSpec *specs, GError **error)
   if (!json_parser_load_from_data (parser, text, -1, &local))
     {
       g_clear_error (&local);
-      return lisse_net_bad_model (error, "fan18: metadata 'params' is not valid JSON");
+      return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params' is not valid JSON");
     }
   JsonNode *root = json_parser_get_root (parser);
   if (!root || !JSON_NODE_HOLDS_ARRAY (root)
       || json_array_get_length (json_node_get_array (root)) != N_PARAMS)
-    return lisse_net_bad_model (error, "fan18: metadata 'params' must be a list of %d entries "
+    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params' must be a list of %d entries "
                       "(lambda-f, lambda-e)", N_PARAMS);
   JsonArray *a = json_node_get_array (root);
   for (int i = 0; i < N_PARAMS; i++)
@@ -208,15 +208,15 @@ parse_params (const char *text, LisseParamSpec *specs, GError **error)
       JsonNode *name = o ? json_object_get_member (o, "name") : NULL;
       if (!name || json_node_get_value_type (name) != G_TYPE_STRING
           || strcmp (json_node_get_string (name), specs[i].name) != 0)
-        return lisse_net_bad_model (error, "fan18: metadata 'params' entry %d must be named '%s'",
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params' entry %d must be named '%s'",
                           i + 1, specs[i].name);
       double lo, hi, def;
       if (!json_number (o, "min", &lo) || !json_number (o, "max", &hi)
           || !json_number (o, "default", &def))
-        return lisse_net_bad_model (error, "fan18: metadata 'params': '%s' needs numbers 'min', "
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params': '%s' needs numbers 'min', "
                           "'max' and 'default'", specs[i].name);
       if (!(lo > 0 && lo <= def && def <= hi && hi <= FAN18_PARAM_LIMIT))
-        return lisse_net_bad_model (error, "fan18: metadata 'params': '%s' range [%g, %g] with "
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params': '%s' range [%g, %g] with "
                           "default %g is invalid (need 0 < min ≤ default ≤ max ≤ %g)",
                           specs[i].name, lo, hi, def, FAN18_PARAM_LIMIT);
       specs[i].min = lo;
@@ -238,7 +238,7 @@ fan18_load (LisseSafetensors *st, GError **error)
     {
       if (e->shape[1] == 3)
         {
-          lisse_net_bad_model (error, "fan18: conv0 takes 3 input channels (a network without λ "
+          lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: conv0 takes 3 input channels (a network without λ "
                      "conditioning); this Lisse runs the λ-conditioned one (5: RGB, "
                      "ln λf, ln λe)");
           return NULL;
@@ -246,7 +246,7 @@ fan18_load (LisseSafetensors *st, GError **error)
       width = e->shape[0];
       if (width < 1 || width > FAN18_MAX_WIDTH)
         {
-          lisse_net_bad_model (error, "fan18: width %d is out of range [1, %d]",
+          lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: width %d is out of range [1, %d]",
                      width, FAN18_MAX_WIDTH);
           return NULL;
         }
@@ -265,7 +265,7 @@ fan18_load (LisseSafetensors *st, GError **error)
         return NULL;
       if (e && e->rank == 4 && declared != width)
         {
-          lisse_net_bad_model (error, "fan18: metadata 'width' = %d but conv0 has %d output channels",
+          lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'width' = %d but conv0 has %d output channels",
                      declared, width);
           return NULL;
         }

@@ -170,20 +170,7 @@ lisse_net_params_init (const LisseNet *net, LisseParams *params)
   lisse_params_init (params, net->params, net->n_params);
 }
 
-static gboolean
-bad_argument (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-bad_argument (GError **error, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  char *msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT, msg);
-  g_free (msg);
-  return FALSE;
-}
+#define bad_argument(error, ...) lisse_fail ((error), LISSE_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 static gboolean
 check_params (const LisseNet *net, const LisseParams *params, GError **error)
@@ -499,14 +486,3 @@ lisse_net_run (const LisseNet *net, const LisseTensor *image, const LisseParams 
   return lisse_net_run_map (net, image, params, NULL, tile_size, progress, error);
 }
 
-gboolean
-lisse_net_bad_model (GError **error, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  char *msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL, msg);
-  g_free (msg);
-  return FALSE;
-}

@@ -203,8 +203,4 @@ gboolean  lisse_net_run_stream     (const LisseNet      *net,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LisseNet, lisse_net_free)
 
-/* Sets a LISSE_ERROR_BAD_MODEL error (for an architecture's load()) and
- * returns FALSE. */
-gboolean lisse_net_bad_model (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
 G_END_DECLS

@@ -65,18 +65,18 @@ parse_dilations (const char *text, int n, int *out, GError **error)
 {
   g_auto (GStrv) parts = g_strsplit (text, ",", -1);
   if ((int) g_strv_length (parts) != n)
-    return lisse_net_bad_model (error, "plain-cnn: metadata 'dilations' has %u values for %d layers",
+    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "plain-cnn: metadata 'dilations' has %u values for %d layers",
                       g_strv_length (parts), n);
   for (int k = 0; k < n; k++)
     {
       const char *s = parts[k];
       size_t len = strlen (s);
       if (len == 0 || len > 9 || strspn (s, "0123456789") != len)
-        return lisse_net_bad_model (error, "plain-cnn: metadata 'dilations': '%.20s' is not a "
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "plain-cnn: metadata 'dilations': '%.20s' is not a "
                           "whole number", s);
       long v = strtol (s, NULL, 10);
       if (v < 1 || v > PLAIN_MAX_DILATION)
-        return lisse_net_bad_model (error, "plain-cnn: metadata 'dilations': %ld is out of range "
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "plain-cnn: metadata 'dilations': %ld is out of range "
                           "[1, %d]", v, PLAIN_MAX_DILATION);
       out[k] = (int) v;
     }
@@ -91,7 +91,7 @@ plain_load (LisseSafetensors *st, GError **error)
     return NULL;
   if (layers < 1 || layers > PLAIN_MAX_LAYERS)
     {
-      lisse_net_bad_model (error, "plain-cnn: metadata 'layers' = %d is out of range [1, %d]",
+      lisse_fail (error, LISSE_ERROR_BAD_MODEL, "plain-cnn: metadata 'layers' = %d is out of range [1, %d]",
                  layers, PLAIN_MAX_LAYERS);
       return NULL;
     }
@@ -118,7 +118,7 @@ plain_load (LisseSafetensors *st, GError **error)
       width = e && e->rank == 4 ? e->shape[0] : -1;
       if (width > PLAIN_MAX_WIDTH)
         {
-          lisse_net_bad_model (error, "plain-cnn: width %d is above the supported %d",
+          lisse_fail (error, LISSE_ERROR_BAD_MODEL, "plain-cnn: width %d is above the supported %d",
                      width, PLAIN_MAX_WIDTH);
           goto fail;
         }
