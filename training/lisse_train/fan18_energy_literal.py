@@ -163,8 +163,10 @@ def energy(T, I, prm=PRESETS["smooth"], lambda_f=None, lambda_e=None,
                     else:
                         dist = sum((Y[y, x, c] - Y[v, u, c]) ** 2 for c in range(3))
                         wij = math.exp(-dist / (2 * prm.sigma_r ** 2))
-                    norm = sum(abs(T[y, x, c] - T[v, u, c]) ** pi for c in range(nc))
-                    acc += wij * norm
+                    # eq. 5 on 8-bit intensities (|s·d|^p), divided by s² like Ed and Ee
+                    sc = prm.intensity_scale
+                    norm = sum(abs(sc * (T[y, x, c] - T[v, u, c])) ** pi for c in range(nc))
+                    acc += wij * norm / sc ** 2
             Ef += lf[y, x] * acc
     Ef /= N
 

@@ -1,0 +1,125 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Effects: what a user applies — Smooth, Magnify Detail, Remove Texture,
+ * Content-Aware, Joint Filter, Abstraction, Pencil Sketch — declared once
+ * and run by one function each.  The GEGL operations (core/gegl/effect-ops.c),
+ * the GIMP procedures (plugin/) and the command line (`lisse effect`) are all
+ * generated from this registry, so a parameter's name, range and default,
+ * the list of choices (models, methods, modes) and the pixels computed are
+ * the same everywhere: a dialog's on-canvas preview (the GEGL op in GIMP's
+ * core) and the plug-in's final result (the plug-in process) come from the
+ * same lisse_effect_run().
+ *
+ * An effect sees non-linear sRGB (R'G'B') floats, 1–4 channels (gray, gray +
+ * alpha, RGB, RGBA); alpha is copied through untouched, gray is handled as
+ * the networks handle it (net.h).  Output values are clamped to [0, 1]
+ * (effects are for display; the raw networks are unclamped).
+ *
+ * Effects that run a network take the model through their "model" choice:
+ * the choice values are model names resolved through the model search path
+ * (model.h, LISSE_MODEL_PATH), and loaded networks are cached process-wide
+ * (lisse_effect_cache_clear() frees them). */
+#pragma once
+
+#include "params.h"
+#include "progress.h"
+#include "tensor.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define LISSE_EFFECT_MAX_CHOICES 8
+
+typedef enum
+{
+  LISSE_EFFECT_AUX_NONE,   /* one input */
+  LISSE_EFFECT_AUX_MASK,   /* 1×1×H×W in [0,1]: a saliency / selection mask  */
+  LISSE_EFFECT_AUX_GUIDE,  /* 1×C×H×W, C = 1..4: a guide image (alpha unused) */
+} LisseEffectAux;
+
+/* One value of a choice: nick is the Script-Fu / --choice / GEGL enum nick
+ * ("fan18-smooth", "background"), label what a dialog shows ("Fan 2018
+ * (learned)", "RTV (classical filter)"). */
+typedef struct
+{
+  const char *nick;
+  const char *label;
+} LisseEffectChoiceValue;
+
+/* A choice argument ("model", "method", "mode"), or name == NULL for none. */
+typedef struct
+{
+  const char            *name;
+  const char            *label;
+  const char            *blurb;
+  LisseEffectChoiceValue values[LISSE_EFFECT_MAX_CHOICES];  /* ends at nick == NULL */
+  int                    def;        /* index of the default value */
+} LisseEffectChoice;
+
+typedef struct _LisseEffectInfo LisseEffectInfo;
+
+/* Runs the effect.
+ * @image: 1×C×H×W, C = 1..4, non-linear sRGB in [0,1] (alpha last).
+ * @aux: NULL when info->aux is NONE (or when an optional aux is not given,
+ *   see the effect's doc); else 1×1×H×W (MASK) or 1×C'×H×W (GUIDE), the same
+ *   H and W as @image.
+ * @params: made from info->params (lisse_params_init), range-checked.
+ * @choice: one of info->choice.values[].nick, or NULL for the default.
+ * @scale: 1.0 for a full-resolution run.  A preview of a zoomed-out view
+ *   passes the image already downscaled by @scale (0 < scale ≤ 1, e.g. 1/2^level
+ *   for GEGL level > 0); spatial parameters (radii, σs) are multiplied by
+ *   @scale so the preview looks like the full result, and no network is run
+ *   at more than the given image's resolution.
+ * @progress: may be NULL; reports in [0,1], cancels with LISSE_ERROR_CANCELLED.
+ * Returns a new 1×C×H×W tensor, or NULL with @error set (one line, e.g.
+ * "model 'fan18-smooth' not found in data/models:/usr/share/lisse/models"). */
+typedef LisseTensor *(*LisseEffectRunFunc) (const LisseEffectInfo *info,
+                                            const LisseTensor     *image,
+                                            const LisseTensor     *aux,
+                                            const LisseParams     *params,
+                                            const char            *choice,
+                                            double                 scale,
+                                            const LisseProgress   *progress,
+                                            GError               **error);
+
+struct _LisseEffectInfo
+{
+  const char            *name;        /* "smooth": lisse:smooth, plug-in-lisse-smooth */
+  const char            *title;       /* "Smooth" (menu label adds "…") */
+  const char            *blurb;       /* one sentence: what the user gets */
+  const char            *reference;   /* "Fan et al. 2018, §4" */
+  const LisseParamSpec  *params;      /* names as in the papers: lambda-f, lambda-e, gain */
+  int                    n_params;
+  LisseEffectChoice      choice;      /* model / method / mode; name NULL: none */
+  LisseEffectAux         aux;
+  const char            *aux_label;   /* "Mask", "Guide" */
+  gboolean               aux_required;  /* FALSE: aux may be NULL (e.g. content-aware
+                                           falls back to automatic saliency) */
+  LisseEffectRunFunc     run;
+};
+
+/* NULL-terminated, stable order: smooth, magnify-detail, remove-texture,
+ * content-aware, joint-filter, abstraction, pencil-sketch. */
+const LisseEffectInfo *const *lisse_effects      (void);
+const LisseEffectInfo        *lisse_effect_find  (const char *name);
+
+/* Checks the arguments (shapes, aux presence, choice nick valid, scale in
+ * (0,1]) and calls info->run.  Every caller goes through this. */
+LisseTensor *lisse_effect_run (const LisseEffectInfo *info,
+                               const LisseTensor     *image,
+                               const LisseTensor     *aux,
+                               const LisseParams     *params,
+                               const char            *choice,
+                               double                 scale,
+                               const LisseProgress   *progress,
+                               GError               **error);
+
+/* Index of @nick in info->choice.values, or -1. */
+int          lisse_effect_choice_index (const LisseEffectInfo *info, const char *nick);
+
+/* Frees the process-wide cache of loaded networks. */
+void         lisse_effect_cache_clear  (void);
+
+G_END_DECLS
