@@ -23,6 +23,7 @@
  * ε is in squared intensity units of [0,1] images: ε = 0.01 means edges with
  * a local standard deviation well above 0.1 are kept. */
 #include "filter.h"
+#include "i18n.h"
 #include "filters-all.h"
 #include "box.h"
 #include "lisse-error.h"
@@ -32,10 +33,10 @@
 #include <string.h>
 
 static const LisseParamSpec guided_params[] = {
-  { "radius", "r", "Window radius in pixels: the window is (2r+1)×(2r+1)",
+  { "radius", "r", N_("Window radius in pixels: the window is (2r+1)×(2r+1)"),
     1, 1000, 4, TRUE },
-  { "epsilon", "ε", "Regularisation in squared [0,1] intensity units; "
-    "edges whose local variance is well above ε are kept",
+  { "epsilon", "ε", N_("Regularisation in squared [0,1] intensity units; "
+    "edges whose local variance is well above ε are kept"),
     1e-6, 1.0, 0.01, FALSE },
 };
 
@@ -294,7 +295,7 @@ guided_run (const LisseTensor   *input,
 
 const LisseFilterInfo lisse_filter_guided = {
   .name = "guided",
-  .title = "Guided filter",
+  .title = N_("Guided filter"),
   .reference = "He, Sun & Tang 2010",
   .params = guided_params,
   .n_params = G_N_ELEMENTS (guided_params),

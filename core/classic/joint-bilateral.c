@@ -45,6 +45,7 @@
  * on the image size and σ, never on the thread count.  Grid and lattice are
  * aligned to image coordinates, not to the tile, so tiles agree at seams. */
 #include "filter.h"
+#include "i18n.h"
 #include "filters-all.h"
 #include "joint-bilateral.h"
 #include "lisse-error.h"
@@ -1032,9 +1033,9 @@ lisse_joint_bilateral_planes (const float *const *src, int n_src,
 /* The filter                                                               */
 
 static const LisseParamSpec jbf_params[] = {
-  { "sigma-s", "σs", "Spatial standard deviation in pixels", 0.5, 500.0, 4.0, FALSE },
-  { "sigma-r", "σr", "Range standard deviation in [0,1] intensity units "
-    "(Euclidean over the guide's channels)", 0.001, 10.0, 0.1, FALSE },
+  { "sigma-s", "σs", N_("Spatial standard deviation in pixels"), 0.5, 500.0, 4.0, FALSE },
+  { "sigma-r", "σr", N_("Range standard deviation in [0,1] intensity units "
+    "(Euclidean over the guide's channels)"), 0.001, 10.0, 0.1, FALSE },
 };
 
 static LisseTensor *
@@ -1079,7 +1080,7 @@ jbf_run (const LisseTensor   *input,
 
 const LisseFilterInfo lisse_filter_joint_bilateral = {
   .name = "joint-bilateral",
-  .title = "Joint bilateral filter",
+  .title = N_("Joint bilateral filter"),
   .reference = "Petschnigg et al. 2004; Tomasi & Manduchi 1998",
   .params = jbf_params,
   .n_params = G_N_ELEMENTS (jbf_params),

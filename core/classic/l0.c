@@ -33,6 +33,7 @@
  * plan per image size, executed with FFTW's new-array interface, which is
  * thread-safe; planning is not, hence the lock). */
 #include "filter.h"
+#include "i18n.h"
 #include "filters-all.h"
 #include "lisse-error.h"
 #include "threads.h"
@@ -42,11 +43,11 @@
 #include <string.h>
 
 static const LisseParamSpec l0_params[] = {
-  { "lambda", "λ", "Weight of the gradient count: larger values leave fewer, "
-    "larger flat regions", 1e-5, 10.0, 0.02, FALSE },
-  { "kappa", "κ", "Factor by which β grows each iteration: smaller is slower "
-    "and slightly more accurate", 1.1, 10.0, 2.0, FALSE },
-  { "beta-max", "β_max", "β at which the iteration stops", 10.0, 1e8, 1e5, FALSE },
+  { "lambda", "λ", N_("Weight of the gradient count: larger values leave fewer, "
+    "larger flat regions"), 1e-5, 10.0, 0.02, FALSE },
+  { "kappa", "κ", N_("Factor by which β grows each iteration: smaller is slower "
+    "and slightly more accurate"), 1.1, 10.0, 2.0, FALSE },
+  { "beta-max", "β_max", N_("β at which the iteration stops"), 10.0, 1e8, 1e5, FALSE },
 };
 
 /* FFTW's planner is not thread-safe; execution of an existing plan is. */
@@ -244,7 +245,7 @@ out:
 
 const LisseFilterInfo lisse_filter_l0 = {
   .name = "l0",
-  .title = "L0 gradient minimisation",
+  .title = N_("L0 gradient minimisation"),
   .reference = "Xu et al. 2011",
   .params = l0_params,
   .n_params = G_N_ELEMENTS (l0_params),

@@ -24,6 +24,7 @@
  * colour channels over a disc of radius 1.5σs.  tests/compare-opencv.py
  * compares with the paper's algorithm built from OpenCV's parts. */
 #include "filter.h"
+#include "i18n.h"
 #include "filters-all.h"
 #include "box.h"
 #include "joint-bilateral.h"
@@ -32,11 +33,11 @@
 #include <string.h>
 
 static const LisseParamSpec rgf_params[] = {
-  { "sigma-s", "σs", "Spatial standard deviation in pixels: structures "
-    "smaller than about σs are removed", 0.5, 100.0, 3.0, FALSE },
-  { "sigma-r", "σr", "Range standard deviation in [0,1] intensity units",
+  { "sigma-s", "σs", N_("Spatial standard deviation in pixels: structures "
+    "smaller than about σs are removed"), 0.5, 100.0, 3.0, FALSE },
+  { "sigma-r", "σr", N_("Range standard deviation in [0,1] intensity units"),
     0.001, 10.0, 0.1, FALSE },
-  { "iterations", "n", "Steps, the first being the Gaussian blur", 1, 50, 4, TRUE },
+  { "iterations", "n", N_("Steps, the first being the Gaussian blur"), 1, 50, 4, TRUE },
 };
 
 static LisseTensor *
@@ -103,7 +104,7 @@ rgf_run (const LisseTensor   *input,
 
 const LisseFilterInfo lisse_filter_rolling_guidance = {
   .name = "rolling-guidance",
-  .title = "Rolling guidance filter",
+  .title = N_("Rolling guidance filter"),
   .reference = "Zhang et al. 2014",
   .params = rgf_params,
   .n_params = G_N_ELEMENTS (rgf_params),

@@ -38,6 +38,7 @@
  *    matrix.
  *  - ε = 10⁻³ (paper), ε_s = 0.02 by default (paper: the sharpness knob). */
 #include "filter.h"
+#include "i18n.h"
 #include "lisse-error.h"
 #include "rtv-internal.h"
 #include "threads.h"
@@ -47,16 +48,16 @@
 
 static const LisseParamSpec rtv_params[] = {
   { "lambda", "λ",
-    "Smoothing strength (the paper uses 0.01–0.03)",
+    N_("Smoothing strength (the paper uses 0.01–0.03)"),
     0.0, 0.5, 0.01, FALSE },
   { "sigma", "σ",
-    "Texture scale in pixels: the window of the variation measures; halved each iteration down to 0.5",
+    N_("Texture scale in pixels: the window of the variation measures; halved each iteration down to 0.5"),
     0.5, 10.0, 3.0, FALSE },
   { "epsilon-s", "εs",
-    "Sharpness: smaller values keep edges crisper",
+    N_("Sharpness: smaller values keep edges crisper"),
     0.001, 0.5, 0.02, FALSE },
-  { "iterations", "Iterations",
-    "Number of reweighted linear solves",
+  { "iterations", N_("Iterations"),
+    N_("Number of reweighted linear solves"),
     1, 20, 4, TRUE },
 };
 
@@ -284,7 +285,7 @@ rtv_run (const LisseTensor   *input,
 
 const LisseFilterInfo lisse_filter_rtv = {
   .name = "rtv",
-  .title = "Relative total variation (texture removal)",
+  .title = N_("Relative total variation (texture removal)"),
   .reference = "Xu et al. 2012",
   .params = rtv_params,
   .n_params = G_N_ELEMENTS (rtv_params),

@@ -19,6 +19,7 @@
  * e.g. flash / no-flash pairs; the input's channels are still what is
  * smoothed. */
 #include "filter.h"
+#include "i18n.h"
 #include "lisse-error.h"
 #include "threads.h"
 #include "wls-internal.h"
@@ -28,10 +29,10 @@
 
 static const LisseParamSpec wls_params[] = {
   { "lambda", "λ",
-    "Smoothness weight: larger values flatten larger regions (the paper uses 0.125–8)",
+    N_("Smoothness weight: larger values flatten larger regions (the paper uses 0.125–8)"),
     0.0, 50.0, 1.0, FALSE },
   { "alpha", "α",
-    "Edge sensitivity: how sharply the smoothing stops at log-luma gradients (paper: 1.2–2)",
+    N_("Edge sensitivity: how sharply the smoothing stops at log-luma gradients (paper: 1.2–2)"),
     0.0, 3.0, 1.2, FALSE },
 };
 
@@ -180,7 +181,7 @@ wls_run (const LisseTensor   *input,
 
 const LisseFilterInfo lisse_filter_wls = {
   .name = "wls",
-  .title = "Weighted least squares smoothing",
+  .title = N_("Weighted least squares smoothing"),
   .reference = "Farbman et al. 2008",
   .params = wls_params,
   .n_params = G_N_ELEMENTS (wls_params),

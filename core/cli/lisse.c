@@ -1,14 +1,15 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The `lisse` command: run a network or a classical filter on an image
- * file, list and inspect models.
+ * The `lisse` command: run a network, a classical filter or an effect on
+ * an image file, list and inspect models.
  *
  * Failure contract: any error prints exactly one line "lisse: <message>" on
  * stderr, exits non-zero (1; 2 for a malformed command line) and leaves no
  * output file.  Progress is shown only when stderr is a terminal.
  */
 #include "classic/filter.h"
+#include "effects/effect.h"
 #include "image-io.h"
 #include "lisse-error.h"
 #include "model.h"
@@ -41,6 +42,9 @@ static const char *const usage_text =
   "  filter METHOD [--set KEY=VALUE]… [--guide FILE] [--threads N] IN OUT\n"
   "                       smooth IN with a classical filter\n"
   "  filter --list        list the filters and their parameters\n"
+  "  effect NAME [--set KEY=VALUE]… [--choice NICK] [--aux FILE] [--threads N] IN OUT\n"
+  "                       apply an effect (smooth, magnify-detail, …)\n"
+  "  effect --list        list the effects, their parameters and choices\n"
   "  models               list the models in the search path\n"
   "  info MODEL           describe a model file: metadata, tensors\n"
   "\n"
@@ -449,6 +453,208 @@ cmd_filter (int argc, char **argv)
   return status;
 }
 
+/* ---- lisse effect ------------------------------------------------------ */
+
+static const char *
+aux_use_name (const LisseEffectInfo *e)
+{
+  if (e->aux == LISSE_EFFECT_AUX_NONE)
+    return "one input";
+  if (e->aux == LISSE_EFFECT_AUX_MASK)
+    return e->aux_required ? "needs --aux MASK" : "optional --aux MASK";
+  return e->aux_required ? "needs --aux GUIDE" : "optional --aux GUIDE";
+}
+
+static void
+list_effects (void)
+{
+  for (const LisseEffectInfo *const *e = lisse_effects (); *e; e++)
+    {
+      printf ("%-18s %s (%s; %s)\n", (*e)->name, (*e)->title, (*e)->reference,
+              aux_use_name (*e));
+      printf ("    %s\n", (*e)->blurb);
+      print_param_specs ((*e)->params, (*e)->n_params, "    ");
+      const LisseEffectChoice *c = &(*e)->choice;
+      if (c->name)
+        {
+          printf ("    --choice (%s):\n", c->name);
+          for (int i = 0; i < LISSE_EFFECT_MAX_CHOICES && c->values[i].nick; i++)
+            printf ("      %-18s %s%s\n", c->values[i].nick, c->values[i].label,
+                    i == c->def ? " (default)" : "");
+        }
+    }
+}
+
+static char *
+effect_names (void)
+{
+  GString *s = g_string_new (NULL);
+  for (const LisseEffectInfo *const *e = lisse_effects (); *e; e++)
+    g_string_append_printf (s, "%s%s", s->len ? ", " : "", (*e)->name);
+  return g_string_free (s, FALSE);
+}
+
+/* A mask file as one channel: the luma of its colour (a gray file as it
+ * is), times its alpha when it has one, so transparent means "not in the
+ * mask". */
+static LisseTensor *
+load_mask (const char *path, int width, int height, GError **error)
+{
+  LisseImageInfo info;
+  g_autoptr (LisseTensor) image = lisse_image_load (path, &info, error);
+  if (!image)
+    return NULL;
+  if (info.width != width || info.height != height)
+    {
+      lisse_fail (error, LISSE_ERROR_BAD_IMAGE, "%s: the mask is %d×%d but the image is %d×%d",
+                  path, info.width, info.height, width, height);
+      return NULL;
+    }
+  LisseTensor *mask = lisse_tensor_try_new (1, 1, height, width, error);
+  if (!mask)
+    return NULL;
+  const size_t plane = lisse_tensor_plane (image);
+  const int n_color = image->c - (info.has_alpha ? 1 : 0);
+  float *m = lisse_tensor_channel (mask, 0, 0);
+  for (size_t i = 0; i < plane; i++)
+    {
+      float v = n_color == 1 ? lisse_tensor_channel (image, 0, 0)[i]
+              : 0.2126f * lisse_tensor_channel (image, 0, 0)[i]
+                + 0.7152f * lisse_tensor_channel (image, 0, 1)[i]
+                + 0.0722f * lisse_tensor_channel (image, 0, 2)[i];
+      if (info.has_alpha)
+        v *= lisse_tensor_channel (image, 0, image->c - 1)[i];
+      m[i] = CLAMP (v, 0.0f, 1.0f);
+    }
+  return mask;
+}
+
+typedef struct
+{
+  char   **sets;
+  char    *choice;
+  char    *aux;
+  int      threads, depth;
+  gboolean list;
+} EffectOptions;
+
+static int
+do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
+           const char *out)
+{
+  int status = EXIT_SUCCESS;
+  if (!apply_threads (o->threads, &status))
+    return status;
+  LisseParams params;
+  lisse_params_init (&params, info->params, info->n_params);
+  if (!apply_sets (&params, o->sets, &status))
+    return status;
+  if (o->choice && !info->choice.name)
+    return usage_error ("%s takes no --choice", info->name);
+  if (o->choice && lisse_effect_choice_index (info, o->choice) < 0)
+    {
+      GString *known = g_string_new (NULL);
+      for (int i = 0; i < LISSE_EFFECT_MAX_CHOICES && info->choice.values[i].nick; i++)
+        g_string_append_printf (known, "%s%s", i ? ", " : "", info->choice.values[i].nick);
+      status = report (g_error_new (LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME,
+                                    "%s: unknown %s '%s' (known: %s)", info->name,
+                                    info->choice.name, o->choice, known->str));
+      g_string_free (known, TRUE);
+      return status;
+    }
+  if (o->aux && info->aux == LISSE_EFFECT_AUX_NONE)
+    return usage_error ("%s takes no --aux image", info->name);
+  if (!o->aux && info->aux_required)
+    return usage_error ("%s needs a %s image (--aux FILE)", info->name,
+                        info->aux == LISSE_EFFECT_AUX_MASK ? "mask" : "guide");
+
+  lisse_image_io_init ("lisse");
+  GError *error = NULL;
+  LisseImageInfo image_info;
+  g_autoptr (LisseTensor) image = lisse_image_load (in, &image_info, &error);
+  if (!image)
+    return report (error);
+  g_autoptr (LisseImageWriter) writer = lisse_image_writer_new (out, &image_info,
+                                                                o->depth, &error);
+  if (!writer)
+    return report (error);
+  g_autoptr (LisseTensor) aux = NULL;
+  if (o->aux && info->aux == LISSE_EFFECT_AUX_MASK)
+    aux = load_mask (o->aux, image_info.width, image_info.height, &error);
+  else if (o->aux)
+    {
+      LisseImageInfo aux_info;
+      aux = lisse_image_load (o->aux, &aux_info, &error);
+      if (aux && (aux_info.width != image_info.width || aux_info.height != image_info.height))
+        {
+          g_clear_pointer (&aux, lisse_tensor_free);
+          lisse_fail (&error, LISSE_ERROR_BAD_IMAGE,
+                      "%s: the guide is %d×%d but the image is %d×%d", o->aux,
+                      aux_info.width, aux_info.height, image_info.width, image_info.height);
+        }
+    }
+  if (o->aux && !aux)
+    return report (error);
+
+  ProgressState ps;
+  LisseProgress progress = progress_make (&ps);
+  g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux, &params, o->choice,
+                                                     1.0, &progress, &error);
+  progress_clear (&ps);
+  if (!result
+      || !lisse_image_write_rect (0, 0, result, writer, &error)
+      || !lisse_image_writer_commit (writer, &error))
+    return report (error);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_effect (int argc, char **argv)
+{
+  EffectOptions o = { .threads = THREADS_UNSET };
+  GOptionEntry entries[] = {
+    { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
+      "Set an effect parameter (repeatable)", "KEY=VALUE" },
+    { "choice", 'c', 0, G_OPTION_ARG_STRING, &o.choice,
+      "The effect's model, method or mode ('--list' shows them)", "NICK" },
+    { "aux", 'a', 0, G_OPTION_ARG_FILENAME, &o.aux,
+      "Mask (read as gray) or guide image, for the effects that take one", "FILE" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },
+    { "depth", 'd', 0, G_OPTION_ARG_INT, &o.depth,
+      "Output bits per channel: 8, 16 or 32 (float, TIFF only)", "N" },
+    { "list", 'l', 0, G_OPTION_ARG_NONE, &o.list,
+      "List the effects, their parameters and choices", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("NAME IN OUT");
+  g_autofree char *names = effect_names ();
+  g_autofree char *summary = g_strdup_printf ("Apply an effect to IN and write OUT.\n"
+                                              "Effects: %s ('lisse effect --list' for "
+                                              "parameters and choices).", names);
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_set_prgname ("lisse effect");
+  int status = EXIT_SUCCESS;
+  const LisseEffectInfo *info = NULL;
+  if (!parse_options (ctx, &argc, &argv, &status))
+    ;
+  else if (o.list || argc == 1)
+    list_effects ();
+  else if (!(info = lisse_effect_find (argv[1])))
+    status = report (g_error_new (LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME,
+                                  "unknown effect '%s' (known: %s)", argv[1], names));
+  else if (argc != 4)
+    status = usage_error ("effect needs a name, an input and an output file, e.g. "
+                          "'lisse effect %s in.png out.png'", info->name);
+  else
+    status = do_effect (&o, info, argv[2], argv[3]);
+  g_strfreev (o.sets);
+  g_free (o.choice);
+  g_free (o.aux);
+  lisse_effect_cache_clear ();
+  return status;
+}
+
 /* ---- lisse models ------------------------------------------------------ */
 
 /* Metadata text from a model file, fit for one line of a listing. */
@@ -657,6 +863,8 @@ main (int argc, char **argv)
     status = cmd_run (argc - 1, argv + 1);
   else if (strcmp (cmd, "filter") == 0)
     status = cmd_filter (argc - 1, argv + 1);
+  else if (strcmp (cmd, "effect") == 0)
+    status = cmd_effect (argc - 1, argv + 1);
   else if (strcmp (cmd, "models") == 0)
     status = cmd_models (argc - 1, argv + 1);
   else if (strcmp (cmd, "info") == 0)

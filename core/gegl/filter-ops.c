@@ -35,6 +35,7 @@
 #include "filter-ops.h"
 
 #include <gegl-plugin.h>
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -70,8 +71,8 @@ typedef struct
 static const FilterOpInfo filter_ops[] = {
   {
     "lisse:l0", "LisseGeglL0", "l0",
-    "L0 Smoothing", "L0 Smoothing…", "enhance:noise-reduction",
-    "Flattens an image into regions of constant colour while keeping its strongest edges.",
+    N_("L0 Smoothing"), N_("L0 Smoothing…"), "enhance:noise-reduction",
+    N_("Flattens an image into regions of constant colour while keeping its strongest edges."),
     {
       { "lambda", 0.001, 0.2, 3.0, 1 },
       { "kappa", 1.1, 4.0, 1.0, 0 },
@@ -80,8 +81,8 @@ static const FilterOpInfo filter_ops[] = {
   },
   {
     "lisse:rtv", "LisseGeglRtv", "rtv",
-    "RTV Texture Removal", "RTV Texture Removal…", "enhance:noise-reduction",
-    "Removes fine repeated texture (mosaics, fabric, print screens) and keeps the main structures.",
+    N_("RTV Texture Removal"), N_("RTV Texture Removal…"), "enhance:noise-reduction",
+    N_("Removes fine repeated texture (mosaics, fabric, print screens) and keeps the main structures."),
     {
       { "lambda", 0.0, 0.05, 1.5, 0 },
       { "sigma", 0.5, 10.0, 1.0, 1 },
@@ -91,8 +92,8 @@ static const FilterOpInfo filter_ops[] = {
   },
   {
     "lisse:wls", "LisseGeglWls", "wls",
-    "WLS Smoothing", "WLS Smoothing…", "enhance:noise-reduction",
-    "Smooths an image by weighted least squares, stopping at edges of its log-luminance.",
+    N_("WLS Smoothing"), N_("WLS Smoothing…"), "enhance:noise-reduction",
+    N_("Smooths an image by weighted least squares, stopping at edges of its log-luminance."),
     {
       { "lambda", 0.0, 8.0, 2.0, 2 },
       { "alpha", 0.0, 3.0, 1.0, 0 },
@@ -100,8 +101,8 @@ static const FilterOpInfo filter_ops[] = {
   },
   {
     "lisse:guided", "LisseGeglGuided", "guided",
-    "Guided Filter", "Guided Filter…", "enhance:noise-reduction",
-    "Self-guided edge-preserving smoothing: a local linear fit of the image to itself.",
+    N_("Guided Filter"), N_("Guided Filter…"), "enhance:noise-reduction",
+    N_("Self-guided edge-preserving smoothing: a local linear fit of the image to itself."),
     {
       { "radius", 1, 64, 2.0, 1 },
       { "epsilon", 1e-4, 0.2, 3.0, 0 },
@@ -109,8 +110,8 @@ static const FilterOpInfo filter_ops[] = {
   },
   {
     "lisse:rolling-guidance", "LisseGeglRollingGuidance", "rolling-guidance",
-    "Rolling Guidance Filter", "Rolling Guidance Filter…", "enhance:noise-reduction",
-    "Removes structures smaller than the spatial scale, then restores the edges of the larger ones.",
+    N_("Rolling Guidance Filter"), N_("Rolling Guidance Filter…"), "enhance:noise-reduction",
+    N_("Removes structures smaller than the spatial scale, then restores the edges of the larger ones."),
     {
       { "sigma-s", 0.5, 20.0, 2.0, 1 },
       { "sigma-r", 0.01, 0.5, 2.0, 0 },
@@ -119,8 +120,8 @@ static const FilterOpInfo filter_ops[] = {
   },
   {
     "lisse:bilateral", "LisseGeglBilateral", "joint-bilateral",
-    "Bilateral Filter", "Bilateral Filter…", "enhance:noise-reduction",
-    "Averages each pixel with its neighbours of similar colour (self-guided).",
+    N_("Bilateral Filter"), N_("Bilateral Filter…"), "enhance:noise-reduction",
+    N_("Averages each pixel with its neighbours of similar colour (self-guided)."),
     {
       { "sigma-s", 0.5, 32.0, 2.0, 1 },
       { "sigma-r", 0.01, 0.5, 2.0, 0 },
@@ -189,14 +190,14 @@ make_pspec (const LisseParamSpec *spec, const OpParam *ui)
     }
   if (spec->integer)
     {
-      GParamSpec *p = gegl_param_spec_int (spec->name, nick, spec->blurb,
+      GParamSpec *p = gegl_param_spec_int (spec->name, nick, _(spec->blurb),
                                            (int) spec->min, (int) spec->max, (int) spec->def,
                                            (int) ui_min, (int) ui_max, ui->ui_gamma, flags);
       int big = MAX (1, (int) ((ui_max - ui_min) / 10));
       gegl_param_spec_int_set_steps (GEGL_PARAM_SPEC_INT (p), 1, big);
       return p;
     }
-  GParamSpec *p = gegl_param_spec_double (spec->name, nick, spec->blurb,
+  GParamSpec *p = gegl_param_spec_double (spec->name, nick, _(spec->blurb),
                                           spec->min, spec->max, spec->def,
                                           ui_min, ui_max, ui->ui_gamma, flags);
   gegl_param_spec_double_set_steps (GEGL_PARAM_SPEC_DOUBLE (p),
@@ -443,16 +444,16 @@ filter_op_class_init (gpointer g_class, gpointer class_data)
   operation_class->threaded = FALSE;
   filter_class->process = filter_op_process;
 
-  g_autofree char *description = g_strdup_printf ("%s %s (%s).", op->summary, f->title,
+  g_autofree char *description = g_strdup_printf ("%s %s (%s).", _(op->summary), _(f->title),
                                                   f->reference);
   gegl_operation_class_set_keys (operation_class,
                                  "name", op->op_name,
-                                 "title", op->title,
+                                 "title", _(op->title),
                                  "categories", op->categories,
                                  "license", "GPL3+",
                                  "description", description,
                                  "gimp:menu-path", LISSE_GEGL_MENU_PATH,
-                                 "gimp:menu-label", op->menu_label,
+                                 "gimp:menu-label", _(op->menu_label),
                                  NULL);
 }
 

@@ -1,0 +1,58 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * What the effect files share: the process-wide network cache, a "smooth
+ * with a fan18-like network" helper, and small per-plane image tools
+ * (luma, Gaussian blur, clamping).  Private to core/effects/. */
+#pragma once
+
+#include "effect.h"
+#include "net.h"
+
+G_BEGIN_DECLS
+
+/* The colour channels of a 1..4-channel image (alpha, when present, last). */
+static inline int
+lisse_effect_n_color (const LisseTensor *image)
+{
+  return (image->c == 2 || image->c == 4) ? image->c - 1 : image->c;
+}
+
+/* A loaded network from the cache, by model name or path (model.h search
+ * path), loaded on first use and reloaded when the file changed (mtime or
+ * size).  The network stays valid until lisse_effect_net_release(), even if
+ * the cache drops it meanwhile.  Fails with a one-line error when the model
+ * is not found, cannot be read, or has no "lambda-f" parameter (an effect
+ * needs a network conditioned on λf). */
+LisseNet    *lisse_effect_net_acquire (const char *model, GError **error);
+void         lisse_effect_net_release (LisseNet *net);
+
+/* Runs @model over @image (net.h handles gray and alpha, and tiles) at λf =
+ * @lambda_f — or the per-pixel λf of @lambda_map (1×1×H×W) when not NULL —
+ * and λe = @lambda_e (NAN: the network's default).  The result is NOT
+ * clamped.  Errors name the model. */
+LisseTensor *lisse_effect_smooth_with (const char          *model,
+                                       const LisseTensor   *image,
+                                       double               lambda_f,
+                                       double               lambda_e,
+                                       const LisseTensor   *lambda_map,
+                                       const LisseProgress *progress,
+                                       GError             **error);
+
+/* Clamps the colour channels of @image to [0, 1] in place (alpha is left
+ * as it is). */
+void         lisse_effect_clamp       (LisseTensor *image);
+
+/* Copies the alpha channel (if any) of @src into @dst bit for bit. */
+void         lisse_effect_copy_alpha  (const LisseTensor *src, LisseTensor *dst);
+
+/* Luma Y' = 0.2126 R' + 0.7152 G' + 0.0722 B' of the colour channels into
+ * @out (H×W floats); gray images give their one channel. */
+void         lisse_effect_luma        (const LisseTensor *image, float *out);
+
+/* Separable Gaussian blur of one H×W plane, σ in pixels (σ ≤ 0: copy),
+ * kernel radius ⌈3σ⌉, borders mirrored (…cba|abc…).  @out may not alias
+ * @in.  Deterministic and independent of the thread count. */
+void         lisse_effect_gaussian    (const float *in, float *out, int w, int h, double sigma);
+
+G_END_DECLS

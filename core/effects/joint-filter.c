@@ -1,0 +1,89 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Joint Filter: smooth an image along the edges of a second, guide image
+ * (flash / no-flash, depth upsampling, …).  The learned joint filter of
+ * Fang et al. 2019 is not built yet; until then the classical joint
+ * filters, labelled as such.  Two parameters common to all three, mapped
+ * to each filter's own (docs/effects.md):
+ *   radius r (pixels, × scale)  guided: radius = round(r);  joint bilateral: sigma-s = r;
+ *                               WLS: lambda = (r/4)²
+ *   range ρ                     guided: epsilon = ρ²;  joint bilateral: sigma-r = ρ;
+ *                               WLS: unused (its edge term is the guide's log-luma
+ *                               gradient, α = 1.2) */
+#include "effect-private.h"
+#include "i18n.h"
+#include "effects-all.h"
+
+#include "filter.h"
+
+#include <math.h>
+
+/* The top of WLS's λ range (wls.c): radii beyond about 28 px saturate. */
+#define WLS_LAMBDA_MAX 50.0
+
+static const LisseParamSpec joint_params[] = {
+  { "radius", "r", N_("Spatial extent of the smoothing in pixels"), 1.0, 100.0, 4.0, FALSE },
+  { "range", "ρ", N_("Edge threshold in [0,1] intensity units: guide differences well above ρ "
+    "are kept as edges"), 0.001, 1.0, 0.1, FALSE },
+};
+
+static LisseTensor *
+joint_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
+           const LisseParams *params, const char *choice, double scale,
+           const LisseProgress *progress, GError **error)
+{
+  (void) info;
+  const double radius = lisse_params_get (params, "radius") * scale;
+  const double range = lisse_params_get (params, "range");
+  const LisseFilterInfo *filter = lisse_filter_find (choice);
+  g_assert (filter);   /* every method nick is a filter name */
+  LisseParams fp;
+  lisse_params_init (&fp, filter->params, filter->n_params);
+  gboolean ok;
+  if (g_str_equal (choice, "guided"))
+    ok = lisse_params_set (&fp, "radius", MAX (1.0, round (radius)), error)
+         && lisse_params_set (&fp, "epsilon", MAX (range * range, 1e-6), error);
+  else if (g_str_equal (choice, "joint-bilateral"))
+    ok = lisse_params_set (&fp, "sigma-s", MAX (radius, 0.5), error)
+         && lisse_params_set (&fp, "sigma-r", range, error);
+  else
+    ok = lisse_params_set (&fp, "lambda", MIN ((radius / 4.0) * (radius / 4.0), WLS_LAMBDA_MAX),
+                           error);
+  if (!ok)
+    return NULL;
+  /* The guide's alpha plays no part (effect.h): view its colour channels. */
+  g_autoptr (LisseTensor) guide = lisse_tensor_new_view (aux->data, 1, lisse_effect_n_color (aux),
+                                                         aux->h, aux->w);
+  LisseTensor *out = lisse_filter_run (filter, image, lisse_effect_n_color (image), guide,
+                                       &fp, progress, error);
+  if (out)
+    lisse_effect_clamp (out);
+  return out;
+}
+
+const LisseEffectInfo lisse_effect_joint_filter = {
+  .name = "joint-filter",
+  .title = N_("Joint Filter"),
+  .blurb = N_("Smooth an image along the edges of a guide image, with classical joint filters "
+           "(the learned filter of Fang et al. 2019 is not built yet)"),
+  .reference = "He et al. 2010 (guided); Petschnigg et al. 2004 (joint bilateral); "
+               "Farbman et al. 2008 (WLS); Fang et al. 2019 (planned)",
+  .params = joint_params,
+  .n_params = G_N_ELEMENTS (joint_params),
+  .choice = {
+    .name = "method",
+    .label = N_("Method"),
+    .blurb = N_("The joint filter"),
+    .values = {
+      { "guided", N_("Guided filter (classical filter)") },
+      { "joint-bilateral", N_("Joint bilateral (classical filter)") },
+      { "wls", N_("WLS with guide (classical filter)") },
+    },
+    .def = 0,
+  },
+  .aux = LISSE_EFFECT_AUX_GUIDE,
+  .aux_label = N_("Guide"),
+  .aux_required = TRUE,
+  .run = joint_run,
+};

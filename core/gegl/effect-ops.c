@@ -1,0 +1,644 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Lisse's effects as GEGL operations, generated from the effect registry.
+ *
+ * As for the classical filters (filter-ops.c), one generic type is
+ * registered per registry entry, with that entry as class data, and its
+ * properties are made at class-init time from the effect's LisseParamSpec
+ * list and its choice: names, ranges, defaults and the list of choices
+ * cannot drift from `lisse effect` or the plug-in.  Effects that take a
+ * mask or a guide derive from GeglOperationComposer (the image on "input",
+ * the mask or guide on "aux"); the others from GeglOperationFilter, so GIMP
+ * can keep them on a layer as non-destructive filters.
+ *
+ * Every op works on its whole input at once: the networks see 254 pixels
+ * around each output pixel and the engine tiles the image itself, with its
+ * own threads (so `threaded` is off).  Required-for-output (on both pads),
+ * the cached region and the region invalidated by any change are the
+ * input's bounding box, which is also the output's (a layer never grows).
+ * The result is cached, so GIMP's chunked rendering computes it once.
+ *
+ * Pixels are "R'G'B'A float" in the input's own space, the networks'
+ * encoding; the effect copies alpha through.  A mask is read as "Y float"
+ * (a channel's stored coverage); a guide as "Y' float" when its source is
+ * gray and "R'G'B'A float" otherwise (effects ignore a guide's alpha).
+ *
+ * Zoomed-out rendering (GEGL level n > 0, GIMP's canvas below 100 %) runs
+ * the effect on that level's 1/2^n-size buffer with scale = 1/2^n, never on
+ * the full-size image: the effect scales its spatial parameters itself
+ * (effect.h), so the preview looks like the full result.
+ *
+ * A GEGL process function has no way to hand a GError to GIMP, so when an
+ * effect fails (a model that is not installed, out of memory) or a required
+ * mask or guide is not connected, the op logs a g_warning naming itself and
+ * the reason and passes its input through unchanged.  Each run is also
+ * logged with g_debug (G_MESSAGES_DEBUG=lisse-gegl shows it): level, size
+ * and scale, which is what the tests check zoomed-out rendering with. */
+#define G_LOG_DOMAIN "lisse-gegl"
+
+#include "effect-ops.h"
+
+#include <gegl-plugin.h>
+#include <glib/gi18n-lib.h>
+#include <math.h>
+#include <string.h>
+
+#include "effect.h"
+#include "lisse-error.h"
+
+#define LISSE_EFFECT_MENU_PATH "<Image>/Filters/Lisse"
+#define MAX_EFFECT_OPS 16
+
+/* Where GEGL's and GIMP's operation browsers file each effect.  The
+ * registry says what an effect does; only this listing lives here. */
+static const struct
+{
+  const char *effect;
+  const char *categories;
+} effect_categories[] = {
+  { "smooth", "enhance:noise-reduction" },
+  { "remove-texture", "enhance:noise-reduction" },
+  { "content-aware", "enhance:noise-reduction" },
+  { "joint-filter", "enhance:noise-reduction" },
+  { "magnify-detail", "enhance" },
+  { "abstraction", "artistic" },
+  { "pencil-sketch", "artistic" },
+};
+
+/* One op's class data.  Kept in static storage: if GEGL unloads and
+ * reloads the module, registration runs again and fills it again. */
+typedef struct
+{
+  const LisseEffectInfo *info;
+  char                   op_name[64];          /* "lisse:smooth" */
+  char                   type_name[80];        /* "LisseGeglEffectSmooth" */
+  char                   choice_type_name[96]; /* "LisseGeglEffectSmoothModel" */
+  GEnumValue             choice_values[LISSE_EFFECT_MAX_CHOICES + 1];
+  GType                  choice_type;          /* G_TYPE_INVALID: no choice */
+} EffectOpData;
+
+static EffectOpData effect_ops[MAX_EFFECT_OPS];
+
+/* Property ids: the parameters are 1..n_params, then the choice. */
+#define PROP_CHOICE(info) ((guint) (info)->n_params + 1)
+
+/* The class and instance structs are shared by both parents: only the
+ * member of the union that matches the registered parent is ever used,
+ * and GType sizes each type from these (larger) structs. */
+typedef struct
+{
+  union
+  {
+    GeglOperationFilterClass   filter;
+    GeglOperationComposerClass composer;
+  } parent_class;
+  const EffectOpData *data;
+} LisseEffectOpClass;
+
+typedef struct
+{
+  union
+  {
+    GeglOperationFilter   filter;
+    GeglOperationComposer composer;
+  } parent_instance;
+  double values[LISSE_MAX_PARAMS];   /* by parameter index */
+  int    choice;                     /* index into info->choice.values */
+} LisseEffectOp;
+
+#define LISSE_EFFECT_OP_GET_CLASS(obj) ((LisseEffectOpClass *) G_OBJECT_GET_CLASS (obj))
+
+/* ---------------------------------------------------------------------- */
+/* Properties                                                               */
+
+/* Decimals enough to show the smallest value a user is likely to set. */
+static int
+digits_for (double min, double def)
+{
+  double x = min > 0 ? MIN (min, def) : def;
+  if (x <= 0)
+    return 3;
+  if (x >= 10)
+    return 0;
+  if (x >= 1)
+    return 2;
+  return CLAMP ((int) ceil (-log10 (x)) + 1, 2, 6);
+}
+
+static GParamSpec *
+make_param_pspec (const LisseParamSpec *spec)
+{
+  /* Properties are set when the node is built, as gegl-op.h's are. */
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS
+                            | GEGL_PARAM_PAD_INPUT;
+  /* The dialog label is the papers' symbol ("λf"), the tooltip the blurb. */
+  const char *nick = _(spec->label);
+  const char *blurb = _(spec->blurb);
+  /* Ranges spanning decades (λf in [0.1, 10]) get more slider travel for
+   * their small values. */
+  double gamma = spec->min > 0 && spec->max / spec->min >= 50 ? 3.0 : 1.0;
+  if (spec->integer)
+    {
+      GParamSpec *p = gegl_param_spec_int (spec->name, nick, blurb,
+                                           (int) spec->min, (int) spec->max, (int) spec->def,
+                                           (int) spec->min, (int) spec->max, gamma, flags);
+      int big = MAX (1, (int) ((spec->max - spec->min) / 10));
+      gegl_param_spec_int_set_steps (GEGL_PARAM_SPEC_INT (p), 1, big);
+      return p;
+    }
+  GParamSpec *p = gegl_param_spec_double (spec->name, nick, blurb,
+                                          spec->min, spec->max, spec->def,
+                                          spec->min, spec->max, gamma, flags);
+  gegl_param_spec_double_set_steps (GEGL_PARAM_SPEC_DOUBLE (p),
+                                    (spec->max - spec->min) / 100, (spec->max - spec->min) / 10);
+  gegl_param_spec_double_set_digits (GEGL_PARAM_SPEC_DOUBLE (p),
+                                     digits_for (spec->min, spec->def));
+  return p;
+}
+
+static void
+effect_op_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  LisseEffectOp *self = (LisseEffectOp *) object;
+  const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (object)->data->info;
+  if (prop_id >= 1 && prop_id <= (guint) info->n_params)
+    self->values[prop_id - 1] = G_VALUE_HOLDS_INT (value) ? g_value_get_int (value)
+                                                          : g_value_get_double (value);
+  else if (prop_id == PROP_CHOICE (info) && info->choice.name)
+    self->choice = g_value_get_enum (value);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+effect_op_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LisseEffectOp *self = (LisseEffectOp *) object;
+  const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (object)->data->info;
+  if (prop_id >= 1 && prop_id <= (guint) info->n_params)
+    {
+      double v = self->values[prop_id - 1];
+      if (G_VALUE_HOLDS_INT (value))
+        g_value_set_int (value, (int) lround (v));
+      else
+        g_value_set_double (value, v);
+    }
+  else if (prop_id == PROP_CHOICE (info) && info->choice.name)
+    g_value_set_enum (value, self->choice);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Formats and regions                                                      */
+
+/* A guide from a gray source (one colour component) is read as gray, as
+ * `lisse effect --guide gray.png` reads it. */
+static gboolean
+source_is_gray (GeglOperation *operation, const char *pad)
+{
+  const Babl *format = gegl_operation_get_source_format (operation, pad);
+  if (!format)
+    return FALSE;
+  int n = babl_format_get_n_components (format);
+  return n - (babl_format_has_alpha (format) ? 1 : 0) == 1;
+}
+
+static const Babl *
+aux_format (GeglOperation *operation, const LisseEffectInfo *info)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "aux");
+  if (info->aux == LISSE_EFFECT_AUX_MASK)
+    return babl_format_with_space ("Y float", space);
+  if (source_is_gray (operation, "aux"))
+    return babl_format_with_space ("Y' float", space);
+  return babl_format_with_space ("R'G'B'A float", space);
+}
+
+static void
+effect_op_prepare (GeglOperation *operation)
+{
+  const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (operation)->data->info;
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+  if (info->aux != LISSE_EFFECT_AUX_NONE)
+    gegl_operation_set_format (operation, "aux", aux_format (operation, info));
+}
+
+/* The input's bounding box; FALSE when there is none or it is the infinite
+ * plane (a pattern generator upstream), where "the whole image" has no
+ * meaning and the op falls back to the rectangle asked for. */
+static gboolean
+input_bbox (GeglOperation *operation, GeglRectangle *bbox)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+  if (!in || gegl_rectangle_is_infinite_plane (in))
+    return FALSE;
+  *bbox = *in;
+  return TRUE;
+}
+
+/* The input's, not the union with the aux (a composer's default): a mask
+ * or guide larger than the layer must not grow it. */
+static GeglRectangle
+effect_op_get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+  GeglRectangle none = { 0, 0, 0, 0 };
+  return in ? *in : none;
+}
+
+static GeglRectangle
+whole_or (GeglOperation *operation, const GeglRectangle *roi)
+{
+  GeglRectangle bbox;
+  return input_bbox (operation, &bbox) ? bbox : *roi;
+}
+
+/* For both pads: the mask or guide is read over the input's rectangle. */
+static GeglRectangle
+effect_op_get_required_for_output (GeglOperation *operation, const gchar *input_pad,
+                                   const GeglRectangle *roi)
+{
+  return whole_or (operation, roi);
+}
+
+static GeglRectangle
+effect_op_get_invalidated_by_change (GeglOperation *operation, const gchar *input_pad,
+                                     const GeglRectangle *roi)
+{
+  return whole_or (operation, roi);
+}
+
+static GeglRectangle
+effect_op_get_cached_region (GeglOperation *operation, const GeglRectangle *roi)
+{
+  return whole_or (operation, roi);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Processing                                                               */
+
+typedef struct
+{
+  GeglOperation *operation;
+  const char    *message;
+  double         last;
+} OpProgress;
+
+/* Forwards the engine's progress to the node's "progress" signal, at most
+ * once per percent.  GEGL has no way to cancel a running process, so this
+ * never asks the effect to stop. */
+static gboolean
+op_progress (double fraction, gpointer user_data)
+{
+  OpProgress *p = user_data;
+  if (fraction >= 1.0 || fraction - p->last >= 0.01)
+    {
+      p->last = fraction;
+      gegl_operation_progress (p->operation, fraction, (gchar *) p->message);
+    }
+  return TRUE;
+}
+
+/* Interleaved pixels of @nc channels -> a new 1×nc×h×w tensor. */
+static LisseTensor *
+tensor_from_pixels (const float *pixels, int nc, int w, int h, GError **error)
+{
+  LisseTensor *t = lisse_tensor_try_new (1, nc, h, w, error);
+  if (!t)
+    return NULL;
+  const size_t n = (size_t) w * h;
+  for (int c = 0; c < nc; c++)
+    {
+      float *plane = lisse_tensor_channel (t, 0, c);
+      for (size_t i = 0; i < n; i++)
+        plane[i] = pixels[(size_t) nc * i + c];
+    }
+  return t;
+}
+
+/* The aux pad's pixels over @rect at @level as a tensor.  Outside its own
+ * extent a mask reads 0 (not selected) and a guide repeats its edge. */
+static LisseTensor *
+read_aux (GeglOperation *operation, const LisseEffectInfo *info, GeglBuffer *aux,
+          const GeglRectangle *rect, int level, GError **error)
+{
+  const Babl *format = gegl_operation_get_format (operation, "aux");
+  const int nc = babl_format_get_n_components (format);
+  float *pixels = g_try_malloc_n ((size_t) rect->width * rect->height, nc * sizeof (float));
+  if (!pixels)
+    {
+      lisse_fail (error, LISSE_ERROR_OUT_OF_MEMORY, "out of memory for the %s",
+                  info->aux_label);
+      return NULL;
+    }
+  gegl_buffer_get (aux, rect, 1.0 / (1 << level), format, pixels, GEGL_AUTO_ROWSTRIDE,
+                   info->aux == LISSE_EFFECT_AUX_MASK ? GEGL_ABYSS_NONE : GEGL_ABYSS_CLAMP);
+  LisseTensor *t = tensor_from_pixels (pixels, nc, rect->width, rect->height, error);
+  g_free (pixels);
+  return t;
+}
+
+/* Runs the effect on @pixels (interleaved R'G'B'A over @rect) in place;
+ * FALSE with @error set when it fails, @pixels then unchanged. */
+static gboolean
+run_effect (GeglOperation *operation, GeglBuffer *aux, float *pixels,
+            const GeglRectangle *rect, int level, GError **error)
+{
+  LisseEffectOp *self = (LisseEffectOp *) operation;
+  const EffectOpData *data = LISSE_EFFECT_OP_GET_CLASS (operation)->data;
+  const LisseEffectInfo *info = data->info;
+
+  g_autoptr (LisseTensor) image = tensor_from_pixels (pixels, 4, rect->width, rect->height,
+                                                      error);
+  if (!image)
+    return FALSE;
+  g_autoptr (LisseTensor) aux_tensor = NULL;
+  if (aux)
+    {
+      aux_tensor = read_aux (operation, info, aux, rect, level, error);
+      if (!aux_tensor)
+        return FALSE;
+    }
+
+  LisseParams params;
+  lisse_params_init (&params, info->params, info->n_params);
+  for (int i = 0; i < info->n_params; i++)
+    params.values[i] = CLAMP (self->values[i], info->params[i].min, info->params[i].max);
+  const char *choice = info->choice.name ? info->choice.values[self->choice].nick : NULL;
+  /* The level's buffer is already 1/2^level of the full size. */
+  const double scale = ldexp (1.0, -level);
+
+  g_debug ("%s: level %d, %dx%d pixels, scale %g", data->op_name, level,
+           rect->width, rect->height, scale);
+  OpProgress state = { operation, _(info->title), 0.0 };
+  LisseProgress progress = { op_progress, &state, 0.0, 1.0 };
+  gegl_operation_progress (operation, 0.0, (gchar *) state.message);
+  g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux_tensor, &params, choice,
+                                                     scale, &progress, error);
+  gegl_operation_progress (operation, 1.0, (gchar *) state.message);
+  if (!result)
+    return FALSE;
+  if (result->c != 4 || result->h != rect->height || result->w != rect->width)
+    {
+      return lisse_fail (error, LISSE_ERROR_BAD_IMAGE,
+                         "the effect returned a %d×%d×%d image for a 4×%d×%d one",
+                         result->c, result->h, result->w, rect->height, rect->width);
+    }
+  const size_t n = (size_t) rect->width * rect->height;
+  for (int c = 0; c < 4; c++)
+    {
+      const float *plane = lisse_tensor_channel (result, 0, c);
+      for (size_t i = 0; i < n; i++)
+        pixels[4 * i + c] = plane[i];
+    }
+  return TRUE;
+}
+
+static gboolean
+effect_op_process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *aux,
+                   GeglBuffer *output, const GeglRectangle *roi, gint level)
+{
+  const EffectOpData *data = LISSE_EFFECT_OP_GET_CLASS (operation)->data;
+  const LisseEffectInfo *info = data->info;
+  const Babl *format = gegl_operation_get_format (operation, "output");
+
+  if (!input)
+    return TRUE;
+  /* GEGL passes level-0 coordinates; the pixels of a mipmap level are read
+   * and written in that level's coordinates, rounded as GEGL's own ops do. */
+  GeglRectangle rect = *roi;
+  if (level > 0)
+    {
+      rect.x = roi->x >> level;
+      rect.y = roi->y >> level;
+      rect.width = ((roi->x + roi->width) >> level) - rect.x;
+      rect.height = ((roi->y + roi->height) >> level) - rect.y;
+    }
+  if (rect.width <= 0 || rect.height <= 0)
+    return TRUE;
+
+  float *pixels = g_try_malloc_n ((size_t) rect.width * rect.height, 4 * sizeof (float));
+  if (!pixels)
+    {
+      g_warning ("%s: out of memory for a %d×%d image; the input is passed through unchanged",
+                 data->op_name, rect.width, rect.height);
+      gegl_buffer_copy (input, roi, GEGL_ABYSS_NONE, output, roi);
+      return TRUE;
+    }
+  gegl_buffer_get (input, &rect, 1.0 / (1 << level), format, pixels,
+                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+
+  if (info->aux != LISSE_EFFECT_AUX_NONE && info->aux_required && !aux)
+    {
+      /* GIMP shows no error from an op: say it in the log and show the
+       * layer unchanged rather than a wrong result. */
+      g_autofree char *what = g_ascii_strdown (info->aux_label, -1);
+      g_warning ("%s: no %s connected to the aux pad; the input is passed through unchanged",
+                 data->op_name, what);
+    }
+  else
+    {
+      GError *error = NULL;
+      if (!run_effect (operation, aux, pixels, &rect, level, &error))
+        {
+          g_warning ("%s: %s; the input is passed through unchanged", data->op_name,
+                     error ? error->message : "failed");
+          g_clear_error (&error);
+        }
+    }
+  gegl_buffer_set (output, &rect, level, format, pixels, GEGL_AUTO_ROWSTRIDE);
+  g_free (pixels);
+  return TRUE;
+}
+
+static gboolean
+effect_filter_process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
+                       const GeglRectangle *roi, gint level)
+{
+  return effect_op_process (operation, input, NULL, output, roi, level);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Types                                                                    */
+
+static const char *
+categories_for (const LisseEffectInfo *info)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (effect_categories); i++)
+    if (strcmp (effect_categories[i].effect, info->name) == 0)
+      return effect_categories[i].categories;
+  return "enhance";
+}
+
+/* "blurb." + "Fan et al. 2018, §4" -> "blurb (Fan et al. 2018, §4)." */
+static char *
+make_description (const LisseEffectInfo *info)
+{
+  g_autofree char *blurb = g_strdup (_(info->blurb));
+  g_strchomp (blurb);
+  size_t len = strlen (blurb);
+  if (len > 0 && blurb[len - 1] == '.')
+    blurb[len - 1] = '\0';
+  if (!info->reference || !info->reference[0])
+    return g_strdup_printf ("%s.", blurb);
+  return g_strdup_printf ("%s (%s).", blurb, info->reference);
+}
+
+static void
+effect_op_class_init (gpointer g_class, gpointer class_data)
+{
+  LisseEffectOpClass *klass = g_class;
+  GObjectClass *object_class = G_OBJECT_CLASS (g_class);
+  GeglOperationClass *operation_class = GEGL_OPERATION_CLASS (g_class);
+  const EffectOpData *data = class_data;
+  const LisseEffectInfo *info = data->info;
+
+  klass->data = data;
+  object_class->set_property = effect_op_set_property;
+  object_class->get_property = effect_op_get_property;
+
+  for (int i = 0; i < info->n_params; i++)
+    g_object_class_install_property (object_class, i + 1, make_param_pspec (&info->params[i]));
+
+  if (info->choice.name)
+    {
+      const LisseEffectChoice *choice = &info->choice;
+      g_object_class_install_property (
+        object_class, PROP_CHOICE (info),
+        /* A GeglParamSpecEnum, not a plain GLib one: GIMP passes those to
+         * plug-ins and Script-Fu as their nicks (a GimpChoice), while a
+         * plain enum of a type only this module registers cannot cross. */
+        gegl_param_spec_enum (choice->name, _(choice->label), _(choice->blurb),
+                              data->choice_type, choice->def,
+                              G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS
+                              | GEGL_PARAM_PAD_INPUT));
+    }
+
+  /* The "aux" pad is the composer's own.  Re-declaring it to label GIMP's
+   * picker "Mask" or "Guide" would also make it an ordinary property, which
+   * GIMP copies into its filter configs and cannot pass to plug-ins. */
+  if (info->aux != LISSE_EFFECT_AUX_NONE)
+    GEGL_OPERATION_COMPOSER_CLASS (g_class)->process = effect_op_process;
+  else
+    GEGL_OPERATION_FILTER_CLASS (g_class)->process = effect_filter_process;
+
+  operation_class->prepare = effect_op_prepare;
+  operation_class->get_bounding_box = effect_op_get_bounding_box;
+  operation_class->get_required_for_output = effect_op_get_required_for_output;
+  operation_class->get_invalidated_by_change = effect_op_get_invalidated_by_change;
+  operation_class->get_cached_region = effect_op_get_cached_region;
+  /* One call over the whole image: the engine tiles and threads inside. */
+  operation_class->threaded = FALSE;
+
+  g_autofree char *description = make_description (info);
+  g_autofree char *menu_label = g_strconcat (_(info->title), "…", NULL);
+  gegl_operation_class_set_keys (operation_class,
+                                 "name", data->op_name,
+                                 "title", _(info->title),
+                                 "categories", categories_for (info),
+                                 "license", "GPL3+",
+                                 "description", description,
+                                 "gimp:menu-path", LISSE_EFFECT_MENU_PATH,
+                                 "gimp:menu-label", menu_label,
+                                 NULL);
+}
+
+static void
+effect_op_class_finalize (gpointer g_class, gpointer class_data)
+{
+}
+
+static void
+effect_op_init (GTypeInstance *instance, gpointer g_class)
+{
+  LisseEffectOp *self = (LisseEffectOp *) instance;
+  const LisseEffectInfo *info = ((LisseEffectOpClass *) g_class)->data->info;
+  for (int i = 0; i < info->n_params; i++)
+    self->values[i] = info->params[i].def;
+  self->choice = info->choice.name ? info->choice.def : 0;
+}
+
+/* "magnify-detail" -> "MagnifyDetail", appended to @out. */
+static void
+append_camel (GString *out, const char *name)
+{
+  gboolean upper = TRUE;
+  for (const char *p = name; *p; p++)
+    {
+      if (!g_ascii_isalnum (*p))
+        {
+          upper = TRUE;
+          continue;
+        }
+      g_string_append_c (out, upper ? g_ascii_toupper (*p) : *p);
+      upper = FALSE;
+    }
+}
+
+/* The choice as a GEnum registered with the module, so GIMP shows a combo
+ * box: value = index, nick = the choice's nick (what Script-Fu and
+ * `gegl … model=fan18-smooth` pass), name = its label (what GIMP shows). */
+static GType
+register_choice_enum (GTypeModule *module, EffectOpData *data)
+{
+  const LisseEffectChoice *choice = &data->info->choice;
+  int n = 0;
+  for (; n < LISSE_EFFECT_MAX_CHOICES && choice->values[n].nick; n++)
+    data->choice_values[n] = (GEnumValue) { n, _(choice->values[n].label),
+                                            choice->values[n].nick };
+  data->choice_values[n] = (GEnumValue) { 0, NULL, NULL };
+  if (n == 0 || choice->def < 0 || choice->def >= n)
+    return G_TYPE_INVALID;
+  return g_type_module_register_enum (module, data->choice_type_name, data->choice_values);
+}
+
+void
+lisse_gegl_effect_ops_register (GTypeModule *module)
+{
+  const LisseEffectInfo *const *effects = lisse_effects ();
+  for (int k = 0; effects[k]; k++)
+    {
+      const LisseEffectInfo *info = effects[k];
+      if (k >= MAX_EFFECT_OPS || info->n_params > LISSE_MAX_PARAMS)
+        {
+          g_warning ("lisse:%s: more effects or parameters than the ops hold; not registered",
+                     info->name);
+          continue;
+        }
+      EffectOpData *data = &effect_ops[k];
+      memset (data, 0, sizeof *data);
+      data->info = info;
+      g_snprintf (data->op_name, sizeof data->op_name, "lisse:%s", info->name);
+      g_autoptr (GString) type_name = g_string_new ("LisseGeglEffect");
+      append_camel (type_name, info->name);
+      g_strlcpy (data->type_name, type_name->str, sizeof data->type_name);
+      if (info->choice.name)
+        {
+          append_camel (type_name, info->choice.name);
+          g_strlcpy (data->choice_type_name, type_name->str, sizeof data->choice_type_name);
+          data->choice_type = register_choice_enum (module, data);
+          if (data->choice_type == G_TYPE_INVALID)
+            {
+              g_warning ("%s: its choice '%s' has no values or a bad default; not registered",
+                         data->op_name, info->choice.name);
+              continue;
+            }
+        }
+      const GTypeInfo type_info = {
+        .class_size = sizeof (LisseEffectOpClass),
+        .class_init = effect_op_class_init,
+        .class_finalize = effect_op_class_finalize,
+        .class_data = data,
+        .instance_size = sizeof (LisseEffectOp),
+        .instance_init = effect_op_init,
+      };
+      GType parent = info->aux == LISSE_EFFECT_AUX_NONE ? GEGL_TYPE_OPERATION_FILTER
+                                                        : GEGL_TYPE_OPERATION_COMPOSER;
+      g_type_module_register_type (module, parent, data->type_name, &type_info, 0);
+    }
+}

@@ -1,0 +1,24 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The contract between the procedures (procedure.c) and the dialogs
+ * (dialog.c, with the widgets of ui/): one call per INTERACTIVE run. */
+#pragma once
+
+#include "effect.h"
+
+#include <libgimp/gimp.h>
+
+G_BEGIN_DECLS
+
+/* Shows the effect's dialog (INTERACTIVE runs).  Returns TRUE when the user
+ * pressed OK; the config then holds the chosen values (for content-aware, a
+ * painted mask was stored as a channel of @image and set as the config's
+ * "mask"). */
+gboolean lisse_dialog_run (GimpProcedure          *procedure,
+                           GimpProcedureConfig    *config,
+                           GimpImage              *image,
+                           GimpDrawable           *drawable,
+                           const LisseEffectInfo  *effect);
+
+G_END_DECLS

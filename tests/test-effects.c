@@ -1,0 +1,885 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Tests of the effects (core/effects/): the registry, the argument checks
+ * of lisse_effect_run, alpha and gray handling, the identities each effect
+ * promises (magnify-detail at gain 1 and 0, content-aware with uniform
+ * masks, joint-filter with the image as its own guide), what texture
+ * removal and saliency must do on synthetic images, thread-count
+ * independence, and the network cache (reload on change, errors).
+ *
+ * The networks are tiny random-weight fan18 models this test writes
+ * itself (width 4), so it checks the effects' arithmetic without depending
+ * on trained weights; LISSE_MODEL_PATH is pointed at them. */
+#include "effect.h"
+#include "effects-all.h"
+#include "filter.h"
+#include "lisse-error.h"
+#include "net.h"
+#include "saliency.h"
+#include "threads.h"
+
+#include <glib/gstdio.h>
+#include <utime.h>
+#include <math.h>
+#include <string.h>
+
+#define W 48
+#define H 40
+
+static char *model_dir;
+
+/* ---------------------------------------------------------------------- */
+/* A tiny fan18 model file                                                   */
+
+typedef struct
+{
+  const char *name;
+  int         rank;
+  int         shape[4];
+} TensorDecl;
+
+/* fan18's layers (core/nets/fan18.c) at width f: NAME.weight, NAME.bias. */
+static GArray *
+fan18_decls (int f)
+{
+  static const int dil[10] = { 2, 2, 4, 4, 8, 8, 16, 16, 1, 1 };
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (TensorDecl));
+  TensorDecl d;
+#define ADD(nm, r, s0, s1, s2, s3) \
+  (d = (TensorDecl) { g_intern_string (nm), r, { s0, s1, s2, s3 } }, g_array_append_val (a, d))
+  ADD ("conv0.weight", 4, f, 5, 3, 3);
+  ADD ("conv0.bias", 1, f, 0, 0, 0);
+  ADD ("conv1.weight", 4, f, f, 3, 3);
+  ADD ("conv1.bias", 1, f, 0, 0, 0);
+  ADD ("down.weight", 4, f, f, 3, 3);
+  ADD ("down.bias", 1, f, 0, 0, 0);
+  for (int i = 0; i < 10; i++)
+    for (int b = 0; b < 2; b++)
+      {
+        char name[32];
+        g_snprintf (name, sizeof name, "res%d.conv_%c.weight", i, b ? 'b' : 'a');
+        ADD (name, 4, f, f, 3, 3);
+        g_snprintf (name, sizeof name, "res%d.conv_%c.bias", i, b ? 'b' : 'a');
+        ADD (name, 1, f, 0, 0, 0);
+      }
+  (void) dil;
+  ADD ("up.weight", 4, f, f, 4, 4);
+  ADD ("up.bias", 1, f, 0, 0, 0);
+  ADD ("conv_out1.weight", 4, f, f, 3, 3);
+  ADD ("conv_out1.bias", 1, f, 0, 0, 0);
+  ADD ("conv_out2.weight", 4, 3, f, 1, 1);
+  ADD ("conv_out2.bias", 1, 3, 0, 0, 0);
+#undef ADD
+  return a;
+}
+
+static size_t
+decl_numel (const TensorDecl *d)
+{
+  size_t n = 1;
+  for (int i = 0; i < d->rank; i++)
+    n *= (size_t) d->shape[i];
+  return n;
+}
+
+/* Writes a fan18 safetensors file with random weights (uniform, scaled by
+ * 1/√fan-in so activations stay of order one; the output layer smaller
+ * so the result stays near the input).  @architecture lets a test write a
+ * file the effects must refuse; @drop_last leaves out the last tensor. */
+static void
+write_fan18 (const char *path, guint32 seed, const char *architecture, gboolean drop_last)
+{
+  const int f = 4;
+  g_autoptr (GArray) decls = fan18_decls (f);
+  if (drop_last)
+    g_array_set_size (decls, decls->len - 1);
+  GString *header = g_string_new ("{\"__metadata__\":{\"architecture\":\"");
+  g_string_append_printf (header, "%s\"}", architecture);
+  size_t offset = 0;
+  for (guint i = 0; i < decls->len; i++)
+    {
+      const TensorDecl *d = &g_array_index (decls, TensorDecl, i);
+      const size_t bytes = decl_numel (d) * sizeof (float);
+      g_string_append_printf (header, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", d->name);
+      for (int k = 0; k < d->rank; k++)
+        g_string_append_printf (header, "%s%d", k ? "," : "", d->shape[k]);
+      g_string_append_printf (header, "],\"data_offsets\":[%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT "]}",
+                              offset, offset + bytes);
+      offset += bytes;
+    }
+  g_string_append_c (header, '}');
+  while (header->len % 8)
+    g_string_append_c (header, ' ');
+
+  GByteArray *file = g_byte_array_new ();
+  guint64 hlen = GUINT64_TO_LE ((guint64) header->len);
+  g_byte_array_append (file, (const guint8 *) &hlen, 8);
+  g_byte_array_append (file, (const guint8 *) header->str, header->len);
+  GRand *rng = g_rand_new_with_seed (seed);
+  for (guint i = 0; i < decls->len; i++)
+    {
+      const TensorDecl *d = &g_array_index (decls, TensorDecl, i);
+      const size_t n = decl_numel (d);
+      const gboolean is_bias = d->rank == 1;
+      const int fan_in = is_bias ? 1 : d->shape[1] * d->shape[2] * d->shape[3];
+      double scale = is_bias ? 0.05 : 1.0 / sqrt ((double) fan_in);
+      if (g_str_has_prefix (d->name, "conv_out2"))
+        scale *= 0.5;
+      for (size_t k = 0; k < n; k++)
+        {
+          float v = (float) (scale * g_rand_double_range (rng, -1.0, 1.0));
+          /* conv0's weights on the two λ features (input channels 3, 4)
+           * made large, so that λ visibly changes the output. */
+          if (g_str_equal (d->name, "conv0.weight") && (k / 9) % 5 >= 3)
+            v *= 4.0f;
+          g_byte_array_append (file, (const guint8 *) &v, sizeof v);
+        }
+    }
+  g_rand_free (rng);
+  GError *error = NULL;
+  g_assert_true (g_file_set_contents (path, (const char *) file->data, file->len, &error));
+  g_assert_no_error (error);
+  g_byte_array_unref (file);
+  g_string_free (header, TRUE);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                  */
+
+/* Flat and graded regions with edges, fine texture; alpha (if any) an
+ * irregular ramp with exact 0 and 1 in it. */
+static LisseTensor *
+test_image (int c, int h, int w, guint32 seed)
+{
+  LisseTensor *t = lisse_tensor_new (1, c, h, w);
+  GRand *rng = g_rand_new_with_seed (seed);
+  const gboolean alpha = c == 2 || c == 4;
+  for (int ci = 0; ci < c; ci++)
+    {
+      float *p = lisse_tensor_channel (t, 0, ci);
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            double v;
+            if (alpha && ci == c - 1)
+              v = ((x * 7 + y * 3) % 11) / 10.0 + (x == 0 ? 0.0 : 1e-7 * y);
+            else
+              {
+                v = 0.2 + 0.3 * x / (w - 1.0);
+                if (x > w / 2 && y < h / 2)
+                  v = 0.8 - 0.15 * ci;
+                v += 0.05 * sin (x * 1.7 + ci) * sin (y * 1.1);
+                v += g_rand_double_range (rng, -0.02, 0.02);
+              }
+            p[(size_t) y * w + x] = (float) CLAMP (v, 0.0, 1.0);
+          }
+    }
+  g_rand_free (rng);
+  return t;
+}
+
+static LisseTensor *
+constant_mask (int h, int w, float v)
+{
+  LisseTensor *m = lisse_tensor_new (1, 1, h, w);
+  lisse_tensor_fill (m, v);
+  return m;
+}
+
+/* The aux an effect needs for a plain run: a guide for joint-filter (a
+ * variant of the image), none otherwise (content-aware: automatic mask). */
+static LisseTensor *
+default_aux (const LisseEffectInfo *e, const LisseTensor *image)
+{
+  if (e->aux == LISSE_EFFECT_AUX_GUIDE)
+    return test_image (3, image->h, image->w, 99);
+  return NULL;
+}
+
+/* Runs @e with its defaults changed by "name=value" @sets; asserts success. */
+static LisseTensor *
+run_effect (const LisseEffectInfo *e, const LisseTensor *image, const LisseTensor *aux,
+            const char *choice, double scale, const char *const *sets)
+{
+  LisseParams params;
+  lisse_params_init (&params, e->params, e->n_params);
+  for (int i = 0; sets && sets[i]; i++)
+    {
+      GError *error = NULL;
+      g_assert_true (lisse_params_parse (&params, sets[i], &error));
+      g_assert_no_error (error);
+    }
+  GError *error = NULL;
+  LisseTensor *out = lisse_effect_run (e, image, aux, &params, choice, scale, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (out);
+  g_assert_true (lisse_tensor_same_shape (out, image));
+  return out;
+}
+
+/* The error of a run that must fail; asserts it fails with one line. */
+static GError *
+run_error (const LisseEffectInfo *e, const LisseTensor *image, const LisseTensor *aux,
+           const char *choice, double scale)
+{
+  LisseParams params;
+  lisse_params_init (&params, e->params, e->n_params);
+  GError *error = NULL;
+  LisseTensor *out = lisse_effect_run (e, image, aux, &params, choice, scale, NULL, &error);
+  g_assert_null (out);
+  g_assert_nonnull (error);
+  g_assert_null (strchr (error->message, '\n'));
+  return error;
+}
+
+static void
+assert_colour_in_unit_range (const LisseTensor *t)
+{
+  const int nc = (t->c == 2 || t->c == 4) ? t->c - 1 : t->c;
+  for (int c = 0; c < nc; c++)
+    {
+      const float *p = lisse_tensor_channel (t, 0, c);
+      for (size_t i = 0; i < lisse_tensor_plane (t); i++)
+        g_assert_true (p[i] >= 0.0f && p[i] <= 1.0f);
+    }
+}
+
+/* The fan18 network named @model run directly (net.h) at λf, clamped: the
+ * reference for the effects built on it. */
+static LisseTensor *
+net_reference (const char *model, const LisseTensor *image, double lambda_f)
+{
+  GError *error = NULL;
+  g_autoptr (LisseNet) net = lisse_net_open (model, &error);
+  g_assert_no_error (error);
+  LisseParams params;
+  lisse_net_params_init (net, &params);
+  g_assert_true (lisse_params_set (&params, "lambda-f", lambda_f, &error));
+  LisseTensor *out = lisse_net_run (net, image, &params, 0, NULL, &error);
+  g_assert_no_error (error);
+  for (int c = 0; c < 3 && c < out->c; c++)
+    {
+      float *p = lisse_tensor_channel (out, 0, c);
+      for (size_t i = 0; i < lisse_tensor_plane (out); i++)
+        p[i] = CLAMP (p[i], 0.0f, 1.0f);
+    }
+  return out;
+}
+
+static double
+variance (const float *p, int w, int x0, int x1, int y0, int y1)
+{
+  double s = 0, s2 = 0;
+  int n = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      {
+        double v = p[(size_t) y * w + x];
+        s += v;
+        s2 += v * v;
+        n++;
+      }
+  s /= n;
+  return s2 / n - s * s;
+}
+
+static double
+mean_of (const float *p, int w, int x0, int x1, int y0, int y1)
+{
+  double s = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      s += p[(size_t) y * w + x];
+  return s / ((x1 - x0) * (y1 - y0));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tests                                                                    */
+
+static void
+test_registry (void)
+{
+  static const char *const names[] = { "smooth", "magnify-detail", "remove-texture",
+                                       "content-aware", "joint-filter", "abstraction",
+                                       "pencil-sketch" };
+  const LisseEffectInfo *const *all = lisse_effects ();
+  int n = 0;
+  for (; all[n]; n++)
+    {
+      const LisseEffectInfo *e = all[n];
+      g_assert_cmpint (n, <, (int) G_N_ELEMENTS (names));
+      g_assert_cmpstr (e->name, ==, names[n]);
+      g_assert_true (lisse_effect_find (e->name) == e);
+      g_assert_true (e->title && *e->title && e->blurb && *e->blurb);
+      g_assert_true (e->reference && *e->reference);
+      g_assert_nonnull (e->run);
+      g_assert_cmpint (e->n_params, >=, 1);
+      g_assert_cmpint (e->n_params, <=, LISSE_MAX_PARAMS);
+      for (int i = 0; i < e->n_params; i++)
+        {
+          const LisseParamSpec *s = &e->params[i];
+          g_assert_true (s->name && *s->name && s->label && *s->label && s->blurb && *s->blurb);
+          g_assert_cmpfloat (s->min, <, s->max);
+          g_assert_cmpfloat (s->def, >=, s->min);
+          g_assert_cmpfloat (s->def, <=, s->max);
+          if (s->integer)
+            g_assert_cmpfloat (s->def, ==, floor (s->def));
+          for (int j = 0; j < i; j++)
+            g_assert_cmpstr (e->params[j].name, !=, s->name);
+        }
+      /* Every effect has a choice (model, method, mode or style). */
+      g_assert_nonnull (e->choice.name);
+      g_assert_true (e->choice.label && e->choice.blurb);
+      int nv = 0;
+      while (nv < LISSE_EFFECT_MAX_CHOICES && e->choice.values[nv].nick)
+        {
+          g_assert_nonnull (e->choice.values[nv].label);
+          g_assert_cmpint (lisse_effect_choice_index (e, e->choice.values[nv].nick), ==, nv);
+          nv++;
+        }
+      g_assert_cmpint (nv, >=, 1);
+      g_assert_cmpint (e->choice.def, >=, 0);
+      g_assert_cmpint (e->choice.def, <, nv);
+      g_assert_cmpint (lisse_effect_choice_index (e, "no-such-choice"), ==, -1);
+      g_assert_true ((e->aux == LISSE_EFFECT_AUX_NONE) == (e->aux_label == NULL));
+      if (e->aux == LISSE_EFFECT_AUX_NONE)
+        g_assert_false (e->aux_required);
+    }
+  g_assert_cmpint (n, ==, G_N_ELEMENTS (names));
+  g_assert_null (lisse_effect_find ("no-such-effect"));
+  g_assert_true (lisse_effect_find ("content-aware")->aux == LISSE_EFFECT_AUX_MASK);
+  g_assert_false (lisse_effect_find ("content-aware")->aux_required);
+  g_assert_true (lisse_effect_find ("joint-filter")->aux == LISSE_EFFECT_AUX_GUIDE);
+  g_assert_true (lisse_effect_find ("joint-filter")->aux_required);
+  /* The classical methods the effects name exist as filters. */
+  const LisseEffectInfo *const classic[] = { &lisse_effect_remove_texture, &lisse_effect_joint_filter };
+  for (guint k = 0; k < G_N_ELEMENTS (classic); k++)
+    for (int i = 0; classic[k]->choice.values[i].nick; i++)
+      g_assert_nonnull (lisse_filter_find (classic[k]->choice.values[i].nick));
+}
+
+/* Every effect on RGBA, gray and gray+alpha: alpha bit for bit, colour in
+ * [0,1], shapes kept. */
+static void
+test_alpha_and_gray (void)
+{
+  for (const LisseEffectInfo *const *e = lisse_effects (); *e; e++)
+    for (int c = 1; c <= 4; c++)
+      {
+        g_autoptr (LisseTensor) image = test_image (c, H, W, 7 + c);
+        g_autoptr (LisseTensor) aux = default_aux (*e, image);
+        g_autoptr (LisseTensor) out = run_effect (*e, image, aux, NULL, 1.0, NULL);
+        assert_colour_in_unit_range (out);
+        if (c == 2 || c == 4)
+          g_assert_cmpmem (lisse_tensor_channel (out, 0, c - 1), W * H * sizeof (float),
+                           lisse_tensor_channel (image, 0, c - 1), W * H * sizeof (float));
+      }
+}
+
+static void
+test_smooth_is_the_network (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 1);
+  const char *sets[] = { "lambda-f=3", NULL };
+  g_autoptr (LisseTensor) out = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, sets);
+  g_autoptr (LisseTensor) ref = net_reference ("fan18-smooth", image, 3.0);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (out, ref), ==, 0.0f);
+  /* λf reaches the network: another value gives another result. */
+  g_autoptr (LisseTensor) other = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (out, other), >, 1e-4f);
+  /* Scale < 1 runs the network on the given image as it is. */
+  g_autoptr (LisseTensor) half = run_effect (&lisse_effect_smooth, image, NULL, NULL, 0.5, sets);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (half, ref), ==, 0.0f);
+}
+
+static void
+test_magnify_identities (void)
+{
+  g_autoptr (LisseTensor) image = test_image (4, H, W, 2);
+  const char *gain1[] = { "gain=1", "lambda-f=2", NULL };
+  const char *gain0[] = { "gain=0", "lambda-f=2", NULL };
+  g_autoptr (LisseTensor) same = run_effect (&lisse_effect_magnify_detail, image, NULL, NULL, 1.0, gain1);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (same, image), <=, 1e-6f);
+  g_autoptr (LisseTensor) base = run_effect (&lisse_effect_magnify_detail, image, NULL, NULL, 1.0, gain0);
+  g_autoptr (LisseTensor) ref = net_reference ("fan18-detail", image, 2.0);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (base, ref), <=, 1e-6f);
+  /* The base differs from the image, so gain > 1 changes it further. */
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (base, image), >, 1e-3f);
+  g_autoptr (LisseTensor) more = run_effect (&lisse_effect_magnify_detail, image, NULL, NULL, 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (more, image), >, 1e-3f);
+}
+
+static void
+test_content_aware_uniform_masks (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 3);
+  const char *sets[] = { "lambda-background=5", "lambda-foreground=0.2", NULL };
+  const char *smooth_bg[] = { "lambda-f=5", NULL };
+  const char *smooth_fg[] = { "lambda-f=0.2", NULL };
+  g_autoptr (LisseTensor) zeros = constant_mask (H, W, 0.0f);
+  g_autoptr (LisseTensor) ones = constant_mask (H, W, 1.0f);
+  g_autoptr (LisseTensor) half = constant_mask (H, W, 0.5f);
+
+  g_autoptr (LisseTensor) all_bg = run_effect (&lisse_effect_content_aware, image, zeros, "background", 1.0, sets);
+  g_autoptr (LisseTensor) ref_bg = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, smooth_bg);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (all_bg, ref_bg), <=, 1e-6f);
+  g_autoptr (LisseTensor) all_fg = run_effect (&lisse_effect_content_aware, image, ones, "background", 1.0, sets);
+  g_autoptr (LisseTensor) ref_fg = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, smooth_fg);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (all_fg, ref_fg), <=, 1e-6f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (ref_bg, ref_fg), >, 1e-4f);
+  /* A soft mask lands in between (λ blended in log space). */
+  g_autoptr (LisseTensor) mid = run_effect (&lisse_effect_content_aware, image, half, "background", 1.0, sets);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (mid, ref_bg), >, 1e-6f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (mid, ref_fg), >, 1e-6f);
+
+  /* Foreground mode: m = 0 leaves the image alone; m = 1 is detail
+   * magnification over the smoothing at λbg. */
+  const char *fg_sets[] = { "lambda-background=5", "gain=2", NULL };
+  g_autoptr (LisseTensor) untouched = run_effect (&lisse_effect_content_aware, image, zeros, "foreground", 1.0, fg_sets);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (untouched, image), ==, 0.0f);
+  g_autoptr (LisseTensor) enhanced = run_effect (&lisse_effect_content_aware, image, ones, "foreground", 1.0, fg_sets);
+  g_autoptr (LisseTensor) s = net_reference ("fan18-smooth", image, 5.0);
+  for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < (size_t) W * H; i += 37)
+      {
+        /* S unclamped in the effect, clamped here: compare where it is inside. */
+        float in = lisse_tensor_channel (image, 0, c)[i], sv = lisse_tensor_channel (s, 0, c)[i];
+        if (sv <= 0.0f || sv >= 1.0f)
+          continue;
+        float want = CLAMP (in + 2.0f * (in - sv), 0.0f, 1.0f);
+        g_assert_cmpfloat (fabsf (lisse_tensor_channel (enhanced, 0, c)[i] - want), <=, 1e-5f);
+      }
+  /* Without a mask: the automatic saliency mask, and a result. */
+  g_autoptr (LisseTensor) automatic = run_effect (&lisse_effect_content_aware, image, NULL, NULL, 1.0, NULL);
+  assert_colour_in_unit_range (automatic);
+}
+
+static void
+test_saliency (void)
+{
+  const int w = 64, h = 48;
+  g_autoptr (LisseTensor) image = lisse_tensor_new (1, 3, h, w);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        {
+          const gboolean inside = x >= 24 && x < 40 && y >= 16 && y < 32;
+          lisse_tensor_channel (image, 0, c)[y * w + x] = inside ? (c == 0 ? 0.9f : 0.1f) : 0.5f;
+        }
+  GError *error = NULL;
+  g_autoptr (LisseTensor) s = lisse_saliency_frequency_tuned (image, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (s->c, ==, 1);
+  g_assert_cmpint (s->h, ==, h);
+  g_assert_cmpint (s->w, ==, w);
+  const float *p = lisse_tensor_channel (s, 0, 0);
+  float max = 0, in_min = 1, out_max = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        float v = p[y * w + x];
+        g_assert_true (v >= 0.0f && v <= 1.0f);
+        max = MAX (max, v);
+        if (x >= 26 && x < 38 && y >= 18 && y < 30)
+          in_min = MIN (in_min, v);
+        if (x < 21 || x >= 43 || y < 13 || y >= 35)
+          out_max = MAX (out_max, v);
+      }
+  g_assert_cmpfloat (max, ==, 1.0f);
+  g_assert_cmpfloat (in_min, >, 0.9f);
+  g_assert_cmpfloat (out_max, <, 0.3f);
+  g_assert_cmpfloat (mean_of (p, w, 24, 40, 16, 32), >, 4 * mean_of (p, w, 0, 16, 0, 48));
+
+  /* The automatic mask keeps the square and drops the background. */
+  g_autoptr (LisseTensor) m = lisse_saliency_auto_mask (image, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (lisse_tensor_channel (m, 0, 0)[24 * w + 32], ==, 1.0f);
+  g_assert_cmpfloat (lisse_tensor_channel (m, 0, 0)[5 * w + 5], ==, 0.0f);
+
+  /* A uniform image: no salient pixel, no NaN. */
+  lisse_tensor_fill (image, 0.3f);
+  g_autoptr (LisseTensor) flat = lisse_saliency_frequency_tuned (image, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < w * h; i++)
+    g_assert_cmpfloat (lisse_tensor_channel (flat, 0, 0)[i], ==, 0.0f);
+  /* Gray input. */
+  g_autoptr (LisseTensor) gray = test_image (2, 20, 30, 5);
+  g_autoptr (LisseTensor) gs = lisse_saliency_frequency_tuned (gray, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gs->c, ==, 1);
+}
+
+/* Stripes on a flat field with one big step: texture removal must flatten
+ * the stripes and keep the step. */
+static void
+test_remove_texture (void)
+{
+  const int w = 64, h = 32;
+  g_autoptr (LisseTensor) image = lisse_tensor_new (1, 1, h, w);
+  float *p = lisse_tensor_channel (image, 0, 0);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      p[y * w + x] = (x < 32 ? 0.2f : 0.8f) + ((x / 2) % 2 ? 0.06f : -0.06f);
+  const double var_left = variance (p, w, 4, 26, 4, 28), var_right = variance (p, w, 38, 60, 4, 28);
+  for (int k = 0; lisse_effect_remove_texture.choice.values[k].nick; k++)
+    {
+      const char *method = lisse_effect_remove_texture.choice.values[k].nick;
+      g_autoptr (LisseTensor) out = run_effect (&lisse_effect_remove_texture, image, NULL, method, 1.0, NULL);
+      const float *o = lisse_tensor_channel (out, 0, 0);
+      const double vl = variance (o, w, 4, 26, 4, 28), vr = variance (o, w, 38, 60, 4, 28);
+      g_test_message ("%s: texture variance %.2e → %.2e (left), %.2e → %.2e (right)",
+                      method, var_left, vl, var_right, vr);
+      g_assert_cmpfloat (vl, <, var_left / 10);
+      g_assert_cmpfloat (vr, <, var_right / 10);
+      /* The step: both sides keep their levels up to a few pixels from it. */
+      const double left = mean_of (o, w, 20, 28, 4, 28), right = mean_of (o, w, 36, 44, 4, 28);
+      g_assert_cmpfloat (right - left, >, 0.5);
+      g_assert_cmpfloat (fabs (left - 0.2), <, 0.05);
+      g_assert_cmpfloat (fabs (right - 0.8), <, 0.05);
+    }
+}
+
+static void
+test_joint_filter_self_guide (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 4);
+  static const struct { const char *method; const char *filter_sets[3]; } cases[] = {
+    { "guided", { "radius=4", "epsilon=0.01", NULL } },
+    { "joint-bilateral", { "sigma-s=4", "sigma-r=0.1", NULL } },
+    { "wls", { "lambda=1", NULL } },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr (LisseTensor) out = run_effect (&lisse_effect_joint_filter, image, image,
+                                                cases[k].method, 1.0, NULL);
+      const LisseFilterInfo *f = lisse_filter_find (cases[k].method);
+      LisseParams fp;
+      lisse_params_init (&fp, f->params, f->n_params);
+      for (int i = 0; cases[k].filter_sets[i]; i++)
+        g_assert_true (lisse_params_parse (&fp, cases[k].filter_sets[i], NULL));
+      GError *error = NULL;
+      g_autoptr (LisseTensor) ref = lisse_filter_run (f, image, 3, NULL, &fp, NULL, &error);
+      g_assert_no_error (error);
+      for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < (size_t) W * H; i++)
+          {
+            float *r = lisse_tensor_channel (ref, 0, c) + i;
+            *r = CLAMP (*r, 0.0f, 1.0f);
+          }
+      g_test_message ("joint-filter %s vs self-guided: %g", cases[k].method,
+                      lisse_tensor_max_abs_diff (out, ref));
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (out, ref), <=, 1e-5f);
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (out, image), >, 1e-3f);
+    }
+  /* An RGBA guide: its alpha plays no part. */
+  g_autoptr (LisseTensor) guide4 = lisse_tensor_new (1, 4, H, W);
+  memcpy (guide4->data, image->data, lisse_tensor_numel (image) * sizeof (float));
+  lisse_tensor_fill (&(LisseTensor) { 1, 1, H, W, lisse_tensor_channel (guide4, 0, 3), FALSE }, 0.25f);
+  g_autoptr (LisseTensor) a = run_effect (&lisse_effect_joint_filter, image, image, NULL, 1.0, NULL);
+  g_autoptr (LisseTensor) b = run_effect (&lisse_effect_joint_filter, image, guide4, NULL, 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (a, b), ==, 0.0f);
+  /* A preview scale shrinks the radius: a different, valid result. */
+  const char *big[] = { "radius=8", NULL };
+  g_autoptr (LisseTensor) full = run_effect (&lisse_effect_joint_filter, image, image, NULL, 1.0, big);
+  g_autoptr (LisseTensor) quarter = run_effect (&lisse_effect_joint_filter, image, image, NULL, 0.25, big);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (full, quarter), >, 1e-3f);
+}
+
+static void
+test_abstraction_and_pencil (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 6);
+  const char *q[] = { "levels=4", "edge-strength=1", NULL };
+  g_autoptr (LisseTensor) abs = run_effect (&lisse_effect_abstraction, image, NULL, NULL, 1.0, q);
+  assert_colour_in_unit_range (abs);
+  const char *plain[] = { "edge-strength=0", "lambda-f=2", NULL };
+  g_autoptr (LisseTensor) no_edges = run_effect (&lisse_effect_abstraction, image, NULL, NULL, 1.0, plain);
+  g_autoptr (LisseTensor) smooth = net_reference ("fan18-smooth", image, 2.0);
+  /* No edges, no levels: the smoothing itself. */
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (no_edges, smooth), <=, 1e-6f);
+  /* Edges only darken. */
+  const char *edges[] = { "edge-strength=1", "lambda-f=2", NULL };
+  g_autoptr (LisseTensor) dark = run_effect (&lisse_effect_abstraction, image, NULL, NULL, 1.0, edges);
+  gboolean some_darker = FALSE;
+  for (size_t i = 0; i < lisse_tensor_numel (dark); i++)
+    {
+      g_assert_cmpfloat (dark->data[i], <=, smooth->data[i] + 1e-6f);
+      some_darker |= dark->data[i] < smooth->data[i] - 0.05f;
+    }
+  g_assert_true (some_darker);
+
+  g_autoptr (LisseTensor) gray = run_effect (&lisse_effect_pencil_sketch, image, NULL, "gray", 1.0, NULL);
+  assert_colour_in_unit_range (gray);
+  g_assert_cmpmem (lisse_tensor_channel (gray, 0, 0), W * H * sizeof (float),
+                   lisse_tensor_channel (gray, 0, 1), W * H * sizeof (float));
+  g_assert_cmpmem (lisse_tensor_channel (gray, 0, 0), W * H * sizeof (float),
+                   lisse_tensor_channel (gray, 0, 2), W * H * sizeof (float));
+  /* White paper with darker lines somewhere. */
+  float lo = 1, hi = 0;
+  for (int i = 0; i < W * H; i++)
+    {
+      lo = MIN (lo, gray->data[i]);
+      hi = MAX (hi, gray->data[i]);
+    }
+  g_assert_cmpfloat (hi, >, 0.9f);
+  g_assert_cmpfloat (lo, <, 0.8f);
+  /* Coloured pencil = pencil tone × smoothed colour. */
+  const char *lf2[] = { "lambda-f=2", NULL };
+  g_autoptr (LisseTensor) tone = run_effect (&lisse_effect_pencil_sketch, image, NULL, "gray", 1.0, lf2);
+  g_autoptr (LisseTensor) colour = run_effect (&lisse_effect_pencil_sketch, image, NULL, "colour", 1.0, lf2);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < W * H; i++)
+      g_assert_cmpfloat (fabsf (lisse_tensor_channel (colour, 0, c)[i]
+                                - tone->data[i] * lisse_tensor_channel (smooth, 0, c)[i]), <=, 1e-6f);
+  /* Line strength 0: blank paper. */
+  const char *none[] = { "line-strength=0", NULL };
+  g_autoptr (LisseTensor) blank = run_effect (&lisse_effect_pencil_sketch, image, NULL, NULL, 1.0, none);
+  for (size_t i = 0; i < lisse_tensor_numel (blank); i++)
+    g_assert_cmpfloat (blank->data[i], ==, 1.0f);
+}
+
+static void
+test_argument_errors (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 8);
+  g_autoptr (LisseTensor) small = test_image (3, H / 2, W, 8);
+  GError *error;
+
+  error = run_error (&lisse_effect_joint_filter, image, NULL, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "guide"));
+  g_clear_error (&error);
+
+  error = run_error (&lisse_effect_remove_texture, image, NULL, "bilateral", 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_assert_nonnull (strstr (error->message, "'bilateral'"));
+  g_assert_nonnull (strstr (error->message, "rolling-guidance"));
+  g_clear_error (&error);
+
+  error = run_error (&lisse_effect_smooth, image, NULL, "fan18-detail", 1.0);  /* not listed */
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_clear_error (&error);
+
+  error = run_error (&lisse_effect_joint_filter, image, small, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  error = run_error (&lisse_effect_smooth, image, image, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  error = run_error (&lisse_effect_content_aware, image, image, NULL, 1.0);  /* 3-channel mask */
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  const double bad_scales[] = { 0.0, -1.0, 1.5, NAN };
+  for (guint i = 0; i < G_N_ELEMENTS (bad_scales); i++)
+    {
+      error = run_error (&lisse_effect_remove_texture, image, NULL, NULL, bad_scales[i]);
+      g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+
+  /* Parameters made for another effect, or out of range. */
+  LisseParams params;
+  lisse_params_init (&params, lisse_effect_smooth.params, lisse_effect_smooth.n_params);
+  error = NULL;
+  g_assert_null (lisse_effect_run (&lisse_effect_magnify_detail, image, NULL, &params, NULL, 1.0, NULL, &error));
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  params.values[0] = 1000.0;
+  g_assert_null (lisse_effect_run (&lisse_effect_smooth, image, NULL, &params, NULL, 1.0, NULL, &error));
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A 5-channel image. */
+  g_autoptr (LisseTensor) five = lisse_tensor_new (1, 5, 4, 4);
+  error = run_error (&lisse_effect_remove_texture, five, NULL, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_IMAGE);
+  g_clear_error (&error);
+}
+
+static gboolean
+cancel_now (double fraction, gpointer data)
+{
+  (void) fraction; (void) data;
+  return FALSE;
+}
+
+static gboolean
+record_progress (double fraction, gpointer data)
+{
+  double *last = data;
+  g_assert_cmpfloat (fraction, >=, *last - 1e-12);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  *last = fraction;
+  return TRUE;
+}
+
+static void
+test_progress_and_cancel (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 9);
+  for (const LisseEffectInfo *const *e = lisse_effects (); *e; e++)
+    {
+      g_autoptr (LisseTensor) aux = default_aux (*e, image);
+      LisseParams params;
+      lisse_params_init (&params, (*e)->params, (*e)->n_params);
+      LisseProgress cancel = { cancel_now, NULL, 0.0, 1.0 };
+      GError *error = NULL;
+      g_assert_null (lisse_effect_run (*e, image, aux, &params, NULL, 1.0, &cancel, &error));
+      g_assert_error (error, LISSE_ERROR, LISSE_ERROR_CANCELLED);
+      g_clear_error (&error);
+      double last = 0.0;
+      LisseProgress rec = { record_progress, &last, 0.0, 1.0 };
+      g_autoptr (LisseTensor) out = lisse_effect_run (*e, image, aux, &params, NULL, 1.0, &rec, &error);
+      g_assert_no_error (error);
+    }
+}
+
+/* Every effect and choice at 1 and 2 threads: bit for bit the same. */
+static void
+test_threads (void)
+{
+  g_autoptr (LisseTensor) image = test_image (4, H, W, 10);
+  for (const LisseEffectInfo *const *e = lisse_effects (); *e; e++)
+    for (int k = 0; (*e)->choice.values[k].nick; k++)
+      {
+        g_autoptr (LisseTensor) aux = default_aux (*e, image);
+        const char *nick = (*e)->choice.values[k].nick;
+        lisse_threads_set (1);
+        g_autoptr (LisseTensor) one = run_effect (*e, image, aux, nick, 1.0, NULL);
+        lisse_threads_set (2);
+        g_autoptr (LisseTensor) two = run_effect (*e, image, aux, nick, 1.0, NULL);
+        g_assert_cmpmem (one->data, lisse_tensor_numel (one) * sizeof (float),
+                         two->data, lisse_tensor_numel (two) * sizeof (float));
+      }
+}
+
+/* The cache: a model file replaced on disk is reloaded; missing and broken
+ * models give one-line errors that name them. */
+static void
+test_model_cache (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 11);
+  g_autofree char *dir = g_build_filename (model_dir, "cache", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_autofree char *path = g_build_filename (dir, "fan18-smooth.safetensors", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("LISSE_MODEL_PATH"));
+  g_setenv ("LISSE_MODEL_PATH", dir, TRUE);
+
+  /* Missing. */
+  GError *error = run_error (&lisse_effect_smooth, image, NULL, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_assert_nonnull (strstr (error->message, "fan18-smooth"));
+  g_clear_error (&error);
+
+  write_fan18 (path, 100, "fan18", FALSE);
+  g_autoptr (LisseTensor) first = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, NULL);
+  g_autoptr (LisseTensor) again = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (first, again), ==, 0.0f);
+  /* Rewritten with other weights (and a later modification time). */
+  write_fan18 (path, 200, "fan18", FALSE);
+  /* File times can be coarser than the time between two writes: set one
+   * that surely differs. */
+  struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };
+  g_assert_cmpint (g_utime (path, &times), ==, 0);
+  g_autoptr (LisseTensor) second = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (first, second), >, 1e-5f);
+
+  /* Broken: a tensor missing, or another architecture. */
+  write_fan18 (path, 300, "fan18", TRUE);
+  error = run_error (&lisse_effect_smooth, image, NULL, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL);
+  g_clear_error (&error);
+  write_fan18 (path, 300, "no-such-net", FALSE);
+  error = run_error (&lisse_effect_abstraction, image, NULL, NULL, 1.0);
+  g_assert_nonnull (strstr (error->message, "no-such-net"));
+  g_clear_error (&error);
+
+  lisse_effect_cache_clear ();
+  g_unlink (path);
+  g_rmdir (dir);
+  g_setenv ("LISSE_MODEL_PATH", saved, TRUE);
+}
+
+/* A run holding a network while another thread clears the cache and loads
+ * a new one: nothing is freed under it. */
+typedef struct
+{
+  const LisseTensor *image;
+  LisseTensor       *out;
+} ThreadRun;
+
+static gpointer
+thread_run (gpointer data)
+{
+  ThreadRun *r = data;
+  LisseParams params;
+  lisse_params_init (&params, lisse_effect_smooth.params, lisse_effect_smooth.n_params);
+  r->out = lisse_effect_run (&lisse_effect_smooth, r->image, NULL, &params, NULL, 1.0, NULL, NULL);
+  return NULL;
+}
+
+static void
+test_cache_concurrent (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 12);
+  g_autoptr (LisseTensor) ref = run_effect (&lisse_effect_smooth, image, NULL, NULL, 1.0, NULL);
+  ThreadRun runs[4];
+  GThread *threads[4];
+  for (int i = 0; i < 4; i++)
+    {
+      runs[i] = (ThreadRun) { image, NULL };
+      threads[i] = g_thread_new ("effect", thread_run, &runs[i]);
+      if (i == 1)
+        lisse_effect_cache_clear ();
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_nonnull (runs[i].out);
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (runs[i].out, ref), ==, 0.0f);
+      lisse_tensor_free (runs[i].out);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  /* The test's own tiny models, in a directory that is removed at the end. */
+  GError *error = NULL;
+  model_dir = g_dir_make_tmp ("lisse-test-effects-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *smooth_path = g_build_filename (model_dir, "fan18-smooth.safetensors", NULL);
+  g_autofree char *detail_path = g_build_filename (model_dir, "fan18-detail.safetensors", NULL);
+  write_fan18 (smooth_path, 1, "fan18", FALSE);
+  write_fan18 (detail_path, 2, "fan18", FALSE);
+  g_setenv ("LISSE_MODEL_PATH", model_dir, TRUE);
+
+  g_test_add_func ("/effects/registry", test_registry);
+  g_test_add_func ("/effects/alpha-and-gray", test_alpha_and_gray);
+  g_test_add_func ("/effects/smooth", test_smooth_is_the_network);
+  g_test_add_func ("/effects/magnify-detail/identities", test_magnify_identities);
+  g_test_add_func ("/effects/content-aware/uniform-masks", test_content_aware_uniform_masks);
+  g_test_add_func ("/effects/saliency", test_saliency);
+  g_test_add_func ("/effects/remove-texture/stripes", test_remove_texture);
+  g_test_add_func ("/effects/joint-filter/self-guide", test_joint_filter_self_guide);
+  g_test_add_func ("/effects/abstraction-and-pencil", test_abstraction_and_pencil);
+  g_test_add_func ("/effects/argument-errors", test_argument_errors);
+  g_test_add_func ("/effects/progress-and-cancel", test_progress_and_cancel);
+  g_test_add_func ("/effects/threads", test_threads);
+  g_test_add_func ("/effects/model-cache", test_model_cache);
+  g_test_add_func ("/effects/model-cache/concurrent", test_cache_concurrent);
+  int status = g_test_run ();
+
+  lisse_effect_cache_clear ();
+  g_unlink (smooth_path);
+  g_unlink (detail_path);
+  g_rmdir (model_dir);
+  g_free (model_dir);
+  return status;
+}
