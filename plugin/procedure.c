@@ -208,7 +208,7 @@ lisse_procedure_new (GimpPlugIn *plug_in, const LisseEffectInfo *effect)
   char *help = g_strdup_printf (_("%s\n\nReference: %s"), tr (effect->blurb), effect->reference);
   gimp_procedure_set_documentation (procedure, tr (effect->blurb), help, name);
   gimp_procedure_set_attribution (procedure, "Lisse contributors",
-                                  "Lisse contributors, GPL-3.0-or-later", "2025");
+                                  "Lisse contributors, GPL-3.0-or-later", "2026");
 
   for (int i = 0; i < effect->n_params; i++)
     add_param_argument (procedure, &effect->params[i]);

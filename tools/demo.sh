@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lisse demo: smooth a sample photo with what ships today.
+# Lisse demo: the learned effects and two classical filters on a sample photo.
 # Run through `tools/dev demo` (inside the dev environment, after a build).
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -euo pipefail
@@ -11,19 +11,30 @@ mkdir -p "$out"
 sample=$(python3 -c 'import skimage, os; print(os.path.join(os.path.dirname(skimage.__file__), "data", "astronaut.png"))')
 [ -f "$sample" ] || { echo "demo: sample photo $sample not found" >&2; exit 1; }
 
-models=$(lisse models 2>/dev/null | wc -l)
-if [ "$models" -gt 0 ]; then
-  echo "demo: models available:"; lisse models
-fi
-echo "demo: no trained network ships yet, so this demo runs the classical filters of core/classic."
-for spec in "l0 --set lambda=0.02" "rolling-guidance --set sigma-s=4 --set sigma-r=0.1" \
-            "guided --set radius=8 --set epsilon=0.01" "wls" "rtv"; do
-  set -- $spec
-  method=$1; shift
+timed() {  # timed LABEL OUTPUT CMD…: run, print the output and the seconds
+  local label=$1 output=$2; shift 2
+  local start end
   start=$(date +%s.%N)
-  lisse filter "$method" "$@" "$sample" "$out/astronaut-$method.png"
+  "$@"
   end=$(date +%s.%N)
-  printf 'demo: %-17s -> %s (%.2f s)\n' "$method" "build/demo/astronaut-$method.png" "$(echo "$end - $start" | bc 2>/dev/null || python3 -c "print($end-$start)")"
+  printf 'demo: %-28s -> %s (%.1f s)\n' "$label" "build/demo/$output" \
+    "$(python3 -c "print($end - $start)")"
+}
+
+echo "demo: models:"; lisse models
+# The learned effects (Fan et al. 2018 models from data/models), as GIMP runs them.
+for spec in "smooth --set lambda-f=0.5" "smooth --set lambda-f=4" \
+            "magnify-detail --set gain=2.5" "abstraction" "pencil-sketch" \
+            "content-aware --set lambda-background=6"; do
+  set -- $spec
+  effect=$1; shift
+  tag=$effect${1:+-${1#--set }}
+  timed "effect $effect $*" "astronaut-$tag.png" \
+    lisse effect "$effect" "$@" "$sample" "$out/astronaut-$tag.png"
 done
+# Two classical filters for comparison.
+timed "filter l0" astronaut-l0.png lisse filter l0 --set lambda=0.02 "$sample" "$out/astronaut-l0.png"
+timed "filter rolling-guidance" astronaut-rolling-guidance.png \
+  lisse filter rolling-guidance --set sigma-s=4 --set sigma-r=0.1 "$sample" "$out/astronaut-rolling-guidance.png"
 cp "$sample" "$out/astronaut-input.png"
 echo "demo: done; input and results are in build/demo/"
