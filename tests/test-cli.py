@@ -24,36 +24,19 @@ import struct
 import subprocess
 import sys
 import tempfile
+
+from lisse_testlib import Tap, import_or_skip
 import zlib
 
-try:
-    import numpy as np
-    import cv2
-    from safetensors.numpy import save_file
-except ImportError as e:  # the dev root has them; elsewhere say why we skip
-    print(f"1..0 # SKIP missing Python module: {e.name}")
-    sys.exit(0)
+np, cv2, safetensors_numpy = import_or_skip("numpy", "cv2", "safetensors.numpy")
+save_file = safetensors_numpy.save_file
 
 LISSE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
 TMP = tempfile.mkdtemp(prefix="lisse-cli-test-")
 EMPTY_MODELS = os.path.join(TMP, "no-models")
 os.makedirs(EMPTY_MODELS)
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
+tap = Tap()
 
 
 def lisse(*args, env=None):
@@ -596,6 +579,6 @@ expect_failure("run with a missing input", ["run", "--model", model_path, path("
 
 # ---------------------------------------------------------------------------
 
-print(f"1..{_count}")
+status = tap.finish()
 shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if _failed else 0)
+sys.exit(status)

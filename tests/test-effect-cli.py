@@ -25,13 +25,10 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import numpy as np
-    import cv2
-    from safetensors.numpy import save_file
-except ImportError as e:  # the dev root has them; elsewhere say why we skip
-    print(f"1..0 # SKIP missing Python module: {e.name}")
-    sys.exit(0)
+from lisse_testlib import Tap, import_or_skip
+
+np, cv2, safetensors_numpy = import_or_skip("numpy", "cv2", "safetensors.numpy")
+save_file = safetensors_numpy.save_file
 
 LISSE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
 TMP = tempfile.mkdtemp(prefix="lisse-effect-cli-test-")
@@ -43,21 +40,7 @@ os.makedirs(EMPTY)
 EFFECTS = ["smooth", "magnify-detail", "remove-texture", "content-aware",
            "joint-filter", "abstraction", "pencil-sketch"]
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
+tap = Tap()
 
 
 def lisse(*args, models=MODELS, threads=None):
@@ -230,6 +213,6 @@ expect_failure("--aux for an effect that takes none", ["effect", "smooth", "--au
                out)
 expect_failure("missing input", ["effect", "smooth", path("nope.png"), out], out)
 
-print(f"1..{_count}")
+status = tap.finish()
 shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if _failed else 0)
+sys.exit(status)

@@ -24,32 +24,15 @@ import subprocess
 import sys
 import tempfile
 
+from lisse_testlib import Tap, import_or_skip
+
 MODEL = "fan18-smooth"
 PHOTO = "/usr/lib/python3/dist-packages/skimage/data/camera.png"
 SIZE = 256
 TILE = 128
 TOL = 1e-4
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
-
-
-def finish():
-    print(f"1..{_count}")
-    return 1 if _failed else 0
+tap = Tap()
 
 
 def total_variation(img):
@@ -57,12 +40,7 @@ def total_variation(img):
 
 
 def main():
-    try:
-        import numpy as np
-        import cv2
-    except ImportError as e:
-        print(f"1..0 # SKIP missing Python module: {e.name}")
-        return 0
+    np, cv2 = import_or_skip("numpy", "cv2")
 
     lisse = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
     search = os.environ.get("LISSE_MODEL_PATH", "")
@@ -70,12 +48,12 @@ def main():
     if not tap(p.returncode == 0, f"model {MODEL} is found in LISSE_MODEL_PATH",
                f"no usable model '{MODEL}' in LISSE_MODEL_PATH={search!r}: the trained "
                f"model must ship in data/models\n{p.stderr.strip()}"):
-        return finish()
+        return tap.finish()
 
     gray = cv2.imread(PHOTO, cv2.IMREAD_GRAYSCALE)
     if not tap(gray is not None, f"test photo {PHOTO} is readable",
                "python3-skimage (pinned in tools/dev-root.pins) provides it"):
-        return finish()
+        return tap.finish()
     gray = cv2.resize(gray, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     rgb = np.repeat(gray[..., None], 3, axis=2)
 
@@ -121,7 +99,7 @@ def main():
                 f"max |tiled − whole| = {d:.3g}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return finish()
+    return tap.finish()
 
 
 if __name__ == "__main__":

@@ -32,40 +32,18 @@ For every effect of `lisse effect --list` it checks:
 Prints TAP (the plan comes last).
 """
 
-import concurrent.futures
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-try:
-    import numpy as np
-    import cv2
-except ImportError as e:  # the dev root has them; elsewhere say why we skip
-    print(f"1..0 # SKIP missing Python module: {e.name}")
-    sys.exit(0)
+from lisse_testlib import Tap, check_output, close, gegl_api, gegl_setup, import_or_skip, \
+    parse_gegl_info, read_unit, shapes_rgba8
+import lisse_testlib
 
-if len(sys.argv) < 4:
-    print("1..0 # SKIP usage: test-gegl-effect-ops.py LISSE MODULE GEGL-PLUGINS-DIR")
-    sys.exit(0)
-
-LISSE = os.path.abspath(sys.argv[1])
-MODULE_DIR = os.path.dirname(os.path.abspath(sys.argv[2]))
-GEGL = shutil.which("gegl")
-if not GEGL:
-    print("1..0 # SKIP the gegl command-line tool is not installed")
-    sys.exit(0)
-
-# GEGL_PATH replaces GEGL's default search path, so it names the system
-# operations (png-load, png-save) as well as ours.
-os.environ["GEGL_PATH"] = os.pathsep.join([sys.argv[3], MODULE_DIR])
-os.environ.pop("GEGL_MIPMAP_RENDERING", None)
-os.environ.pop("G_MESSAGES_DEBUG", None)
-# The processes run side by side; one engine thread each keeps them from
-# fighting over the cores.  Results do not depend on the thread count.
-os.environ["LISSE_THREADS"] = "1"
+np, cv2 = import_or_skip("numpy", "cv2")
+LISSE, GEGL = gegl_setup("test-gegl-effect-ops.py")
 MODEL_PATH = os.environ.get("LISSE_MODEL_PATH", "")
 TMP = tempfile.mkdtemp(prefix="lisse-gegl-effect-test-")
 
@@ -82,47 +60,16 @@ RUNS = {
 }
 AUX_EFFECTS = {"content-aware": "mask", "joint-filter": "guide"}
 MENU_PATH = "<Image>/Filters/Lisse"
-TOL = 1.0 / 255
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
+tap = Tap()
 
 
 def run(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    return subprocess.run(args, capture_output=True, text=True, errors="replace",
-                          env=e, timeout=240)
+    return lisse_testlib.run(*args, env=env, timeout=240)
 
 
 def run_all(commands):
-    """{key: (args, env)} -> {key: CompletedProcess}, run concurrently."""
-    workers = max(2, os.cpu_count() or 2)
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = {k: pool.submit(run, *args, env=env) for k, (args, env) in commands.items()}
-        return {k: f.result() for k, f in futures.items()}
-
-
-def read(path):
-    """An image as float in [0,1] (8- or 16-bit PNG), or None."""
-    x = cv2.imread(path, cv2.IMREAD_UNCHANGED) if os.path.exists(path) else None
-    if x is None:
-        return None
-    scale = 65535.0 if x.dtype == np.uint16 else 255.0
-    return x.astype(np.float64) / scale
+    return lisse_testlib.run_all(commands, timeout=240)
 
 
 def make_images(w=128, h=96):
@@ -130,15 +77,7 @@ def make_images(w=128, h=96):
     right; mask.png: a binary disc (binary, so that linear and non-linear
     readings of it agree); guide-gray.png / guide-rgb.png: the shapes
     without noise, moved a little, as a flash image would differ."""
-    rng = np.random.default_rng(5)
-    img = np.zeros((h, w, 4), np.float32)
-    img[..., :3] = (0.35, 0.4, 0.3)
-    cv2.rectangle(img, (10, 12), (58, 70), (0.9, 0.2, 0.1, 0), -1)
-    cv2.circle(img, (94, 48), 24, (0.1, 0.65, 0.9, 0), -1)
-    cv2.line(img, (0, 90), (127, 80), (0.95, 0.95, 0.2, 0), 3)
-    img[..., :3] += rng.normal(0.0, 0.05, (h, w, 3))
-    img[..., 3] = np.linspace(0.25, 1.0, w)[None, :]
-    cv2.imwrite(os.path.join(TMP, "in.png"), np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8))
+    cv2.imwrite(os.path.join(TMP, "in.png"), shapes_rgba8(w, h))
     mask = np.zeros((h, w), np.uint8)
     cv2.circle(mask, (94, 48), 28, 255, -1)
     cv2.imwrite(os.path.join(TMP, "mask.png"), mask)
@@ -185,40 +124,6 @@ def parse_effect_list(text):
     return specs
 
 
-def parse_gegl_info(text):
-    """`gegl --info OP` -> (keys, {property: (type, default)})."""
-    keys, props = {}, {}
-    lines = text.splitlines()
-    try:
-        split = lines.index("Properties:")
-    except ValueError:
-        split = len(lines)
-    key = None
-    for line in lines[:split]:
-        m = re.match(r"^(\S+)\s+(.*)$", line)
-        if m:
-            key = m.group(1)
-            keys[key] = m.group(2).strip()
-        elif key and line.strip():
-            keys[key] += " " + line.strip()
-    blocks, name = {}, None
-    for line in lines[split + 1:]:
-        m = re.match(r"^(\S+)\s+\[(\w+)\]\s*(.*)$", line)
-        if m:
-            name = m.group(1)
-            blocks[name] = [m.group(2), m.group(3)]
-        elif name:
-            blocks[name][1] += " " + line.strip()
-    for name, (ptype, rest) in blocks.items():
-        m = re.search(r"\(default: ([^)]+)\)", rest)
-        props[name] = (ptype, m.group(1) if m else None)
-    return keys, props
-
-
-def close(a, b):
-    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-
-
 def find_models(specs):
     """Every model the effects offer (their "model" choices), and the ones
     that are not in LISSE_MODEL_PATH."""
@@ -263,17 +168,9 @@ def check_info(name, spec, r):
 
 def check_api(specs):
     """Exact ranges, the choice enums and the aux pads through GEGL's API."""
-    try:
-        import gi
-        gi.require_version("Gegl", "0.4")
-        from gi.repository import Gegl
-    except (ImportError, ValueError) as e:
-        print(f"ok {_count + 1} # SKIP PyGObject with Gegl 0.4 is not available: {e}")
-        globals()["_count"] += 1
+    Gegl = gegl_api(tap)
+    if Gegl is None:
         return
-    # The ops are GPL3+: accept it before GEGL loads its modules.
-    Gegl.config().props.application_license = "GPL3"
-    Gegl.init(None)
     for name, spec in specs.items():
         op = f"lisse:{name}"
         bad = []
@@ -306,26 +203,15 @@ def check_api(specs):
 def compare(what, produced, expected, source, expect_change=True):
     """The gegl output against `lisse effect`'s (or, with expected None,
     against the input: a pass-through)."""
-    a, src = read(produced), read(source)
-    b = read(expected) if expected else src
+    a, src = read_unit(produced), read_unit(source)
+    b = read_unit(expected) if expected else src
     if a is None or b is None:
         tap(False, f"{what}: outputs written",
             f"gegl: {'ok' if a is not None else 'missing'}; "
             f"reference: {'ok' if b is not None else 'missing'}")
         return
-    if not tap(a.shape == src.shape and b.shape == src.shape,
-               f"{what}: output size equals input size",
-               f"input {src.shape}, gegl {a.shape}, reference {b.shape}"):
-        return
-    alpha = np.abs(a[..., 3] - src[..., 3]).max()
-    tap(alpha < 1e-9, f"{what}: alpha unchanged", f"max alpha change {alpha}")
-    diff = np.abs(a[..., :3] - b[..., :3]).max()
-    ref = "`lisse effect`" if expected else "the input"
-    tap(diff <= TOL + 1e-9, f"{what}: equals {ref} within 1/255",
-        f"max difference {diff * 255:.3f}/255")
-    if expect_change:
-        change = np.abs(a[..., :3] - src[..., :3]).mean()
-        tap(change > 0.005, f"{what}: the image is changed", f"mean change {change:.5f}")
+    check_output(tap, what, a, b, src, "`lisse effect`" if expected else "the input", "reference",
+                 "changed" if expect_change else None)
 
 
 def main():
@@ -337,7 +223,7 @@ def main():
     if not tap(r.returncode == 0 and set(RUNS) <= set(specs),
                "lisse effect --list names every effect this test runs",
                r.stdout + r.stderr):
-        print(f"1..{_count}")
+        tap.plan()
         return 1
     wanted, missing = find_models(specs)
     tap(not missing, f"the models {', '.join(wanted)} are in LISSE_MODEL_PATH",
@@ -346,7 +232,7 @@ def main():
     r = run(GEGL, "--exists", *[f"lisse:{name}" for name in specs])
     if not tap(r.returncode == 0, "gegl --exists " + " ".join(f"lisse:{n}" for n in specs),
                r.stderr):
-        print(f"1..{_count}")
+        tap.plan()
         return 1
 
     mip = {"GEGL_MIPMAP_RENDERING": "1", "G_MESSAGES_DEBUG": "lisse-gegl"}
@@ -440,7 +326,7 @@ def main():
         tap(rg.returncode == 0 and runs == [("1", "64", "48", "0.5")],
             f"lisse:{name} at GEGL level 1 runs once, on the 64×48 level buffer, scale 0.5",
             f"runs logged: {runs}\n{rg.stdout}{rg.stderr}")
-        out = read(os.path.join(TMP, f"half-gegl-{name}.png"))
+        out = read_unit(os.path.join(TMP, f"half-gegl-{name}.png"))
         tap(out is not None and out.shape == (48, 64, 4),
             f"lisse:{name} at level 1 gives the half-size image",
             f"shape {None if out is None else out.shape}")
@@ -450,8 +336,7 @@ def main():
                    rl.stderr):
                 compare("lisse:smooth level 1", os.path.join(TMP, "half-gegl-smooth.png"),
                         os.path.join(TMP, "half-lisse-smooth.png"), half_in)
-    print(f"1..{_count}")
-    return 1 if _failed else 0
+    return tap.finish()
 
 
 if __name__ == "__main__":

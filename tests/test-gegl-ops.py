@@ -22,40 +22,17 @@ The gegl and lisse processes run side by side; the test takes about 25 s
 on two cores, most of it GEGL's start-up.  Prints TAP (the plan comes last).
 """
 
-import concurrent.futures
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-try:
-    import numpy as np
-    import cv2
-except ImportError as e:  # the dev root has them; elsewhere say why we skip
-    print(f"1..0 # SKIP missing Python module: {e.name}")
-    sys.exit(0)
+from lisse_testlib import Tap, check_output, close, gegl_api, gegl_setup, import_or_skip, \
+    parse_gegl_info, read_unit, run, run_all, shapes_rgba8
 
-if len(sys.argv) < 4:
-    print("1..0 # SKIP usage: test-gegl-ops.py LISSE MODULE GEGL-PLUGINS-DIR")
-    sys.exit(0)
-
-LISSE = os.path.abspath(sys.argv[1])
-MODULE_DIR = os.path.dirname(os.path.abspath(sys.argv[2]))
-GEGL = shutil.which("gegl")
-if not GEGL:
-    print("1..0 # SKIP the gegl command-line tool is not installed")
-    sys.exit(0)
-
-# GEGL_PATH replaces GEGL's default search path, so it names the system
-# operations (png-load, png-save) as well as ours.
-os.environ["GEGL_PATH"] = os.pathsep.join([sys.argv[3], MODULE_DIR])
-os.environ.pop("GEGL_MIPMAP_RENDERING", None)
-# The processes run side by side (each is mostly GEGL's start-up); one
-# engine thread each keeps them from fighting over the cores.  Results do
-# not depend on the thread count.
-os.environ["LISSE_THREADS"] = "1"
+_, cv2 = import_or_skip("numpy", "cv2")
+LISSE, GEGL = gegl_setup("test-gegl-ops.py")
 TMP = tempfile.mkdtemp(prefix="lisse-gegl-test-")
 
 # op -> (core filter, properties to set for the run, lengths scaled at level 1)
@@ -69,60 +46,8 @@ OPS = {
     "bilateral": ("joint-bilateral", {"sigma-s": "3", "sigma-r": "0.15"}, {"sigma-s": 0.5}),
 }
 LEVEL_OPS = ["l0", "wls", "guided", "bilateral"]
-TOL = 1.0 / 255
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
-
-
-def run(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    return subprocess.run(args, capture_output=True, text=True, errors="replace",
-                          env=e, timeout=120)
-
-
-def run_all(commands):
-    """{key: (args, env)} -> {key: CompletedProcess}, run concurrently."""
-    workers = max(2, os.cpu_count() or 2)
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = {k: pool.submit(run, *args, env=env) for k, (args, env) in commands.items()}
-        return {k: f.result() for k, f in futures.items()}
-
-
-def read(path):
-    """An image as float RGBA in [0,1] (8- or 16-bit PNG)."""
-    x = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if x is None:
-        return None
-    scale = 65535.0 if x.dtype == np.uint16 else 255.0
-    return x.astype(np.float64) / scale
-
-
-def make_image(path, w=128, h=96):
-    """Flat shapes with sharp edges, noise, and alpha rising left to right."""
-    rng = np.random.default_rng(5)
-    img = np.zeros((h, w, 4), np.float32)
-    img[..., :3] = (0.35, 0.4, 0.3)
-    cv2.rectangle(img, (10, 12), (58, 70), (0.9, 0.2, 0.1, 0), -1)
-    cv2.circle(img, (94, 48), 24, (0.1, 0.65, 0.9, 0), -1)
-    cv2.line(img, (0, 90), (127, 80), (0.95, 0.95, 0.2, 0), 3)
-    img[..., :3] += rng.normal(0.0, 0.05, (h, w, 3))
-    img[..., 3] = np.linspace(0.25, 1.0, w)[None, :]
-    cv2.imwrite(path, np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8))
+tap = Tap()
 
 
 def parse_lisse_list(text):
@@ -144,55 +69,11 @@ def parse_lisse_list(text):
     return specs
 
 
-def parse_gegl_info(text):
-    """`gegl --info OP` -> (keys, {property: (type, default)})."""
-    keys, props = {}, {}
-    lines = text.splitlines()
-    try:
-        split = lines.index("Properties:")
-    except ValueError:
-        split = len(lines)
-    key = None
-    for line in lines[:split]:
-        m = re.match(r"^(\S+)\s+(.*)$", line)
-        if m:
-            key = m.group(1)
-            keys[key] = m.group(2).strip()
-        elif key and line.strip():
-            keys[key] += " " + line.strip()
-    blocks, name = {}, None
-    for line in lines[split + 1:]:
-        m = re.match(r"^(\S+)\s+\[(\w+)\]\s*(.*)$", line)
-        if m:
-            name = m.group(1)
-            blocks[name] = [m.group(2), m.group(3)]
-        elif name:
-            blocks[name][1] += " " + line.strip()
-    for name, (ptype, rest) in blocks.items():
-        m = re.search(r"\(default: ([^)]+)\)", rest)
-        props[name] = (ptype, m.group(1) if m else None)
-    return keys, props
-
-
-def close(a, b):
-    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-
-
 def check_ranges(specs):
     """Exact minimum, maximum and default of every property via GEGL's API."""
-    try:
-        import gi
-        gi.require_version("Gegl", "0.4")
-        from gi.repository import Gegl
-    except (ImportError, ValueError) as e:
-        print(f"ok {_count + 1} # SKIP PyGObject with Gegl 0.4 is not available: {e}")
-        globals()["_count"] += 1
+    Gegl = gegl_api(tap)
+    if Gegl is None:
         return
-    # The ops declare "license" GPL3+, which GEGL hides from applications
-    # that have not accepted GPL3 (the gegl tool and GIMP have); say so
-    # before GEGL loads its modules.
-    Gegl.config().props.application_license = "GPL3"
-    Gegl.init(None)
     for op, (core, _, _) in OPS.items():
         bad = []
         pspecs = {p.name: p for p in Gegl.Operation.list_properties(f"lisse:{op}")}
@@ -209,24 +90,13 @@ def check_ranges(specs):
 
 
 def compare(op, produced, expected, source, what):
-    a, b, src = read(produced), read(expected), read(source)
+    a, b, src = read_unit(produced), read_unit(expected), read_unit(source)
     if a is None or b is None:
         tap(False, f"lisse:{op} {what}: both outputs written",
             f"gegl: {produced if a is not None else 'missing'}; "
             f"lisse: {expected if b is not None else 'missing'}")
         return
-    if not tap(a.shape == src.shape and b.shape == src.shape,
-               f"lisse:{op} {what}: output size equals input size",
-               f"input {src.shape}, gegl {a.shape}, lisse {b.shape}"):
-        return
-    alpha = np.abs(a[..., 3] - src[..., 3]).max()
-    tap(alpha < 1e-9, f"lisse:{op} {what}: alpha unchanged", f"max alpha change {alpha}")
-    diff = np.abs(a[..., :3] - b[..., :3]).max()
-    tap(diff <= TOL + 1e-9, f"lisse:{op} {what}: equals `lisse filter` within 1/255",
-        f"max difference {diff * 255:.3f}/255")
-    change = np.abs(a[..., :3] - src[..., :3]).mean()
-    tap(change > 0.005, f"lisse:{op} {what}: the image is smoothed",
-        f"mean change {change:.5f}")
+    check_output(tap, f"lisse:{op} {what}", a, b, src, "`lisse filter`", "lisse", "smoothed")
 
 
 def check_info(op, spec, r):
@@ -266,17 +136,17 @@ def level_sets(sets, scaled):
 def main():
     src = os.path.join(TMP, "in.png")
     half_in = os.path.join(TMP, "half-in.png")
-    make_image(src)
+    cv2.imwrite(src, shapes_rgba8())
     r = run(LISSE, "filter", "--list")
     specs = parse_lisse_list(r.stdout)
     if not tap(r.returncode == 0 and all(core in specs for core, _, _ in OPS.values()),
                "lisse filter --list names every filter", r.stdout + r.stderr):
-        print(f"1..{_count}")
+        tap.plan()
         return 1
     r = run(GEGL, "--exists", *[f"lisse:{op}" for op in OPS])
     if not tap(r.returncode == 0, "gegl --exists " + " ".join(f"lisse:{op}" for op in OPS),
                r.stderr):
-        print(f"1..{_count}")
+        tap.plan()
         return 1
 
     mip = {"GEGL_MIPMAP_RENDERING": "1"}
@@ -335,8 +205,7 @@ def main():
         if ok:
             compare(op, os.path.join(TMP, f"half-gegl-{op}.png"),
                     os.path.join(TMP, f"half-lisse-{op}.png"), half_in, "level 1")
-    print(f"1..{_count}")
-    return 1 if _failed else 0
+    return tap.finish()
 
 
 if __name__ == "__main__":

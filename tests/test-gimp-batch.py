@@ -48,21 +48,16 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import numpy as np
-    import cv2
-except ImportError as e:  # the dev root has them; elsewhere say why we skip
-    print(f"1..0 # SKIP missing Python module: {e.name}")
-    sys.exit(0)
+from lisse_testlib import Tap, import_or_skip, skip_all
+
+np, cv2 = import_or_skip("numpy", "cv2")
 
 if len(sys.argv) < 2:
-    print("1..0 # SKIP usage: test-gimp-batch.py PATH/TO/plugin/lisse [PATH/TO/lisse]")
-    sys.exit(0)
+    skip_all("usage: test-gimp-batch.py PATH/TO/plugin/lisse [PATH/TO/lisse]")
 
 GIMP = shutil.which("gimp-console-3.0")
 if not GIMP:
-    print("1..0 # SKIP gimp-console-3.0 is not installed")
-    sys.exit(0)
+    skip_all("gimp-console-3.0 is not installed")
 
 PLUGIN = os.path.abspath(sys.argv[1])
 LISSE = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -70,21 +65,7 @@ W, H = 96, 64
 SEL = (24, 16, 40, 28)          # x, y, w, h of the selection case
 MASK_RECT = (8, 8, 40, 36)      # x, y, w, h of Content-Aware's mask (binary)
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
+tap = Tap()
 
 
 def model_dirs():
@@ -528,12 +509,12 @@ def main():
         tap(before is not None and after is not None and np.array_equal(before, after),
             f"{name}: the pixels are untouched")
 
-    if _failed:
+    if tap.failed:
         print("# GIMP's output (end):")
         for line in log[-4000:].splitlines():
             print("# " + line)
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"1..{_count}")
+    tap.plan()
     return 0
 
 

@@ -46,47 +46,29 @@ import subprocess
 import sys
 import time
 
-_count = 0
-_failed = 0
+from lisse_testlib import Tap, import_or_skip, skip_all
 
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if diag and not ok:
-        for line in str(diag).splitlines()[-25:]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
+# GIMP's log says more at its end than at its start.
+tap = Tap(diag_lines=25, diag_tail=True)
 
 
 def bail(message):
     tap(False, message)
-    print(f"1..{_count}")
+    tap.plan()
     sys.exit(1)
 
 
-try:
-    import numpy as np
-    import cv2
-except ImportError as e:
-    print(f"1..0 # SKIP missing Python module: {e.name}")
-    sys.exit(0)
+np, cv2 = import_or_skip("numpy", "cv2")
 
 if len(sys.argv) != 6:
-    print("1..0 # SKIP usage: test-gimp-dialogs.py LISSE PLUGIN GEGL-MODULE GEGL-PLUGINS-DIR OUTDIR")
-    sys.exit(0)
+    skip_all("usage: test-gimp-dialogs.py LISSE PLUGIN GEGL-MODULE GEGL-PLUGINS-DIR OUTDIR")
 
 LISSE, PLUGIN, MODULE, GEGL_SYS, OUT = (os.path.abspath(a) for a in sys.argv[1:])
 TOOLS = {t: shutil.which(t) for t in ("Xvfb", "xdotool", "import", "gimp-3.0")}
 missing = [t for t, p in TOOLS.items() if not p]
 if missing:
     # The dev root has them (tools/dev-root.pins); elsewhere say what is missing.
-    print(f"1..0 # SKIP not installed: {', '.join(missing)}")
-    sys.exit(0)
+    skip_all(f"not installed: {', '.join(missing)}")
 
 
 # ---- the effects, as the registry declares them --------------------------
@@ -370,5 +352,4 @@ for e in EFFECTS:
                if "duplicate mnemonic" in l and f"plug-in-lisse-{name}'" in l]
     tap(not clashes, f"{name}: no mnemonic clash reported", "\n".join(clashes))
 
-print(f"1..{_count}")
-sys.exit(1 if _failed else 0)
+sys.exit(tap.finish())

@@ -33,36 +33,18 @@ import subprocess
 import sys
 import tempfile
 
+from lisse_testlib import Tap, import_or_skip
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
 
-_count = 0
-_failed = 0
-
-
-def tap(ok, description, diag=None):
-    global _count, _failed
-    _count += 1
-    if not ok:
-        _failed += 1
-    print(f"{'ok' if ok else 'not ok'} {_count} - {description}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
-    sys.stdout.flush()
-    return ok
+tap = Tap()
 
 
 def main():
-    try:
-        import numpy as np
-        import cv2
-        import torch
-        import torch.nn as nn
-        from safetensors.numpy import load_file
-    except ImportError as e:
-        print(f"1..0 # SKIP missing Python module: {e.name}")
-        return 0
+    np, cv2, torch, nn, safetensors_numpy = import_or_skip(
+        "numpy", "cv2", "torch", "torch.nn", "safetensors.numpy")
+    load_file = safetensors_numpy.load_file
     sys.path.insert(0, os.path.join(HERE, "..", "training"))
     from lisse_train import export as ex
     from lisse_train import fan18_model as fm
@@ -131,7 +113,7 @@ def main():
     tap(p.returncode == 0 and os.path.exists(model_path),
         "python3 -m lisse_train.export writes the model file", p.stderr)
     if p.returncode != 0:
-        print(f"1..{_count}")
+        tap.plan()
         return 1
 
     # ---- the export ------------------------------------------------------
@@ -328,8 +310,7 @@ def main():
         width="16")), "width")
 
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"1..{_count}")
-    return 1 if _failed else 0
+    return tap.finish()
 
 
 if __name__ == "__main__":

@@ -206,6 +206,46 @@ print_param_specs (const LisseParamSpec *specs, int n, const char *indent)
     }
 }
 
+/* The start of `filter` and `effect`: --threads, then the parameters from
+ * their specs and --set.  FALSE with *@status set on a bad option. */
+static gboolean
+params_from_options (int threads, char **sets, const LisseParamSpec *specs, int n_specs,
+                     LisseParams *params, int *status)
+{
+  if (!apply_threads (threads, status))
+    return FALSE;
+  lisse_params_init (params, specs, n_specs);
+  return apply_sets (params, sets, status);
+}
+
+/* IN as one tensor, and the writer of OUT, made before the long part so
+ * that a wrong extension costs no run.  NULL with @error set. */
+static LisseTensor *
+load_whole_image (const char *in, const char *out, int depth, LisseImageInfo *info,
+                  LisseImageWriter **writer, GError **error)
+{
+  lisse_image_io_init ("lisse");
+  g_autoptr (LisseTensor) image = lisse_image_load (in, info, error);
+  if (!image)
+    return NULL;
+  *writer = lisse_image_writer_new (out, info, depth, error);
+  if (!*writer)
+    return NULL;
+  return g_steal_pointer (&image);
+}
+
+/* The end of `filter` and `effect`: @result (NULL when the run failed,
+ * with @error) written whole and OUT committed, or the one-line error. */
+static int
+write_whole_image (const LisseTensor *result, LisseImageWriter *writer, GError *error)
+{
+  if (!result
+      || !lisse_image_write_rect (0, 0, result, writer, &error)
+      || !lisse_image_writer_commit (writer, &error))
+    return report (error);
+  return EXIT_SUCCESS;
+}
+
 /* ---- lisse run --------------------------------------------------------- */
 
 typedef struct
@@ -359,26 +399,21 @@ do_filter (const FilterOptions *o, const LisseFilterInfo *info, const char *in,
            const char *out)
 {
   int status = EXIT_SUCCESS;
-  if (!apply_threads (o->threads, &status))
-    return status;
   LisseParams params;
-  lisse_params_init (&params, info->params, info->n_params);
-  if (!apply_sets (&params, o->sets, &status))
+  if (!params_from_options (o->threads, o->sets, info->params, info->n_params, &params,
+                            &status))
     return status;
   if (o->guide && info->guide == LISSE_GUIDE_NONE)
     return usage_error ("%s does not take a guide image", info->name);
   if (!o->guide && info->guide == LISSE_GUIDE_REQUIRED)
     return usage_error ("%s needs a guide image (--guide FILE)", info->name);
 
-  lisse_image_io_init ("lisse");
   GError *error = NULL;
   LisseImageInfo image_info;
-  g_autoptr (LisseTensor) image = lisse_image_load (in, &image_info, &error);
+  g_autoptr (LisseImageWriter) writer = NULL;
+  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, &image_info, &writer,
+                                                    &error);
   if (!image)
-    return report (error);
-  g_autoptr (LisseImageWriter) writer = lisse_image_writer_new (out, &image_info,
-                                                                o->depth, &error);
-  if (!writer)
     return report (error);
   g_autoptr (LisseTensor) guide = NULL;
   LisseTensor guide_view;
@@ -402,11 +437,7 @@ do_filter (const FilterOptions *o, const LisseFilterInfo *info, const char *in,
                                                      guide ? &guide_view : NULL,
                                                      &params, &progress, &error);
   progress_clear (&ps);
-  if (!result
-      || !lisse_image_write_rect (0, 0, result, writer, &error)
-      || !lisse_image_writer_commit (writer, &error))
-    return report (error);
-  return EXIT_SUCCESS;
+  return write_whole_image (result, writer, error);
 }
 
 static int
@@ -543,11 +574,9 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
            const char *out)
 {
   int status = EXIT_SUCCESS;
-  if (!apply_threads (o->threads, &status))
-    return status;
   LisseParams params;
-  lisse_params_init (&params, info->params, info->n_params);
-  if (!apply_sets (&params, o->sets, &status))
+  if (!params_from_options (o->threads, o->sets, info->params, info->n_params, &params,
+                            &status))
     return status;
   if (o->choice && !info->choice.name)
     return usage_error ("%s takes no --choice", info->name);
@@ -568,15 +597,12 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
     return usage_error ("%s needs a %s image (--aux FILE)", info->name,
                         info->aux == LISSE_EFFECT_AUX_MASK ? "mask" : "guide");
 
-  lisse_image_io_init ("lisse");
   GError *error = NULL;
   LisseImageInfo image_info;
-  g_autoptr (LisseTensor) image = lisse_image_load (in, &image_info, &error);
+  g_autoptr (LisseImageWriter) writer = NULL;
+  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, &image_info, &writer,
+                                                    &error);
   if (!image)
-    return report (error);
-  g_autoptr (LisseImageWriter) writer = lisse_image_writer_new (out, &image_info,
-                                                                o->depth, &error);
-  if (!writer)
     return report (error);
   g_autoptr (LisseTensor) aux = NULL;
   if (o->aux && info->aux == LISSE_EFFECT_AUX_MASK)
@@ -601,11 +627,7 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
   g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux, &params, o->choice,
                                                      1.0, &progress, &error);
   progress_clear (&ps);
-  if (!result
-      || !lisse_image_write_rect (0, 0, result, writer, &error)
-      || !lisse_image_writer_commit (writer, &error))
-    return report (error);
-  return EXIT_SUCCESS;
+  return write_whole_image (result, writer, error);
 }
 
 static int

@@ -46,6 +46,7 @@
 
 #include "effect.h"
 #include "lisse-error.h"
+#include "op-common.h"
 
 #define LISSE_EFFECT_MENU_PATH "<Image>/Filters/Lisse"
 #define MAX_EFFECT_OPS 16
@@ -112,49 +113,14 @@ typedef struct
 /* ---------------------------------------------------------------------- */
 /* Properties                                                               */
 
-/* Decimals enough to show the smallest value a user is likely to set. */
-static int
-digits_for (double min, double def)
-{
-  double x = min > 0 ? MIN (min, def) : def;
-  if (x <= 0)
-    return 3;
-  if (x >= 10)
-    return 0;
-  if (x >= 1)
-    return 2;
-  return CLAMP ((int) ceil (-log10 (x)) + 1, 2, 6);
-}
-
 static GParamSpec *
 make_param_pspec (const LisseParamSpec *spec)
 {
-  /* Properties are set when the node is built, as gegl-op.h's are. */
-  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS
-                            | GEGL_PARAM_PAD_INPUT;
-  /* The dialog label is the papers' symbol ("λf"), the tooltip the blurb. */
-  const char *nick = _(spec->label);
-  const char *blurb = _(spec->blurb);
-  /* Ranges spanning decades (λf in [0.1, 10]) get more slider travel for
+  /* The dialog label is the papers' symbol ("λf"), the tooltip the blurb.
+   * Ranges spanning decades (λf in [0.1, 10]) get more slider travel for
    * their small values. */
   double gamma = spec->min > 0 && spec->max / spec->min >= 50 ? 3.0 : 1.0;
-  if (spec->integer)
-    {
-      GParamSpec *p = gegl_param_spec_int (spec->name, nick, blurb,
-                                           (int) spec->min, (int) spec->max, (int) spec->def,
-                                           (int) spec->min, (int) spec->max, gamma, flags);
-      int big = MAX (1, (int) ((spec->max - spec->min) / 10));
-      gegl_param_spec_int_set_steps (GEGL_PARAM_SPEC_INT (p), 1, big);
-      return p;
-    }
-  GParamSpec *p = gegl_param_spec_double (spec->name, nick, blurb,
-                                          spec->min, spec->max, spec->def,
-                                          spec->min, spec->max, gamma, flags);
-  gegl_param_spec_double_set_steps (GEGL_PARAM_SPEC_DOUBLE (p),
-                                    (spec->max - spec->min) / 100, (spec->max - spec->min) / 10);
-  gegl_param_spec_double_set_digits (GEGL_PARAM_SPEC_DOUBLE (p),
-                                     digits_for (spec->min, spec->def));
-  return p;
+  return lisse_op_param_pspec (spec, _(spec->label), _(spec->blurb), spec->min, spec->max, gamma);
 }
 
 static void
@@ -163,8 +129,7 @@ effect_op_set_property (GObject *object, guint prop_id, const GValue *value, GPa
   LisseEffectOp *self = (LisseEffectOp *) object;
   const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (object)->data->info;
   if (prop_id >= 1 && prop_id <= (guint) info->n_params)
-    self->values[prop_id - 1] = G_VALUE_HOLDS_INT (value) ? g_value_get_int (value)
-                                                          : g_value_get_double (value);
+    self->values[prop_id - 1] = lisse_op_value_get_number (value);
   else if (prop_id == PROP_CHOICE (info) && info->choice.name)
     self->choice = g_value_get_enum (value);
   else
@@ -177,13 +142,7 @@ effect_op_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
   LisseEffectOp *self = (LisseEffectOp *) object;
   const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (object)->data->info;
   if (prop_id >= 1 && prop_id <= (guint) info->n_params)
-    {
-      double v = self->values[prop_id - 1];
-      if (G_VALUE_HOLDS_INT (value))
-        g_value_set_int (value, (int) lround (v));
-      else
-        g_value_set_double (value, v);
-    }
+    lisse_op_value_set_number (value, self->values[prop_id - 1]);
   else if (prop_id == PROP_CHOICE (info) && info->choice.name)
     g_value_set_enum (value, self->choice);
   else
@@ -220,106 +179,13 @@ static void
 effect_op_prepare (GeglOperation *operation)
 {
   const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (operation)->data->info;
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
-  gegl_operation_set_format (operation, "input", format);
-  gegl_operation_set_format (operation, "output", format);
+  lisse_op_set_rgba_formats (operation);
   if (info->aux != LISSE_EFFECT_AUX_NONE)
     gegl_operation_set_format (operation, "aux", aux_format (operation, info));
 }
 
-/* The input's bounding box; FALSE when there is none or it is the infinite
- * plane (a pattern generator upstream), where "the whole image" has no
- * meaning and the op falls back to the rectangle asked for. */
-static gboolean
-input_bbox (GeglOperation *operation, GeglRectangle *bbox)
-{
-  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
-  if (!in || gegl_rectangle_is_infinite_plane (in))
-    return FALSE;
-  *bbox = *in;
-  return TRUE;
-}
-
-/* The input's, not the union with the aux (a composer's default): a mask
- * or guide larger than the layer must not grow it. */
-static GeglRectangle
-effect_op_get_bounding_box (GeglOperation *operation)
-{
-  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
-  GeglRectangle none = { 0, 0, 0, 0 };
-  return in ? *in : none;
-}
-
-static GeglRectangle
-whole_or (GeglOperation *operation, const GeglRectangle *roi)
-{
-  GeglRectangle bbox;
-  return input_bbox (operation, &bbox) ? bbox : *roi;
-}
-
-/* For both pads: the mask or guide is read over the input's rectangle. */
-static GeglRectangle
-effect_op_get_required_for_output (GeglOperation *operation, const gchar *input_pad,
-                                   const GeglRectangle *roi)
-{
-  return whole_or (operation, roi);
-}
-
-static GeglRectangle
-effect_op_get_invalidated_by_change (GeglOperation *operation, const gchar *input_pad,
-                                     const GeglRectangle *roi)
-{
-  return whole_or (operation, roi);
-}
-
-static GeglRectangle
-effect_op_get_cached_region (GeglOperation *operation, const GeglRectangle *roi)
-{
-  return whole_or (operation, roi);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Processing                                                               */
-
-typedef struct
-{
-  GeglOperation *operation;
-  const char    *message;
-  double         last;
-} OpProgress;
-
-/* Forwards the engine's progress to the node's "progress" signal, at most
- * once per percent.  GEGL has no way to cancel a running process, so this
- * never asks the effect to stop. */
-static gboolean
-op_progress (double fraction, gpointer user_data)
-{
-  OpProgress *p = user_data;
-  if (fraction >= 1.0 || fraction - p->last >= 0.01)
-    {
-      p->last = fraction;
-      gegl_operation_progress (p->operation, fraction, (gchar *) p->message);
-    }
-  return TRUE;
-}
-
-/* Interleaved pixels of @nc channels -> a new 1×nc×h×w tensor. */
-static LisseTensor *
-tensor_from_pixels (const float *pixels, int nc, int w, int h, GError **error)
-{
-  LisseTensor *t = lisse_tensor_try_new (1, nc, h, w, error);
-  if (!t)
-    return NULL;
-  const size_t n = (size_t) w * h;
-  for (int c = 0; c < nc; c++)
-    {
-      float *plane = lisse_tensor_channel (t, 0, c);
-      for (size_t i = 0; i < n; i++)
-        plane[i] = pixels[(size_t) nc * i + c];
-    }
-  return t;
-}
 
 /* The aux pad's pixels over @rect at @level as a tensor.  Outside its own
  * extent a mask reads 0 (not selected) and a guide repeats its edge. */
@@ -338,23 +204,32 @@ read_aux (GeglOperation *operation, const LisseEffectInfo *info, GeglBuffer *aux
     }
   gegl_buffer_get (aux, rect, 1.0 / (1 << level), format, pixels, GEGL_AUTO_ROWSTRIDE,
                    info->aux == LISSE_EFFECT_AUX_MASK ? GEGL_ABYSS_NONE : GEGL_ABYSS_CLAMP);
-  LisseTensor *t = tensor_from_pixels (pixels, nc, rect->width, rect->height, error);
+  LisseTensor *t = lisse_op_tensor_from_pixels (pixels, nc, rect->width, rect->height,
+                                                error);
   g_free (pixels);
   return t;
 }
 
-/* Runs the effect on @pixels (interleaved R'G'B'A over @rect) in place;
- * FALSE with @error set when it fails, @pixels then unchanged. */
+/* A LisseOpRunFunc: runs the effect on @pixels with @aux (a GeglBuffer or
+ * NULL) as its mask or guide. */
 static gboolean
-run_effect (GeglOperation *operation, GeglBuffer *aux, float *pixels,
-            const GeglRectangle *rect, int level, GError **error)
+run_effect (GeglOperation *operation, float *pixels, const GeglRectangle *rect, int level,
+            gpointer aux, GError **error)
 {
   LisseEffectOp *self = (LisseEffectOp *) operation;
   const EffectOpData *data = LISSE_EFFECT_OP_GET_CLASS (operation)->data;
   const LisseEffectInfo *info = data->info;
 
-  g_autoptr (LisseTensor) image = tensor_from_pixels (pixels, 4, rect->width, rect->height,
-                                                      error);
+  if (info->aux != LISSE_EFFECT_AUX_NONE && info->aux_required && !aux)
+    {
+      /* GIMP shows no error from an op: the log says it, and the layer is
+       * shown unchanged rather than a wrong result. */
+      g_autofree char *what = g_ascii_strdown (info->aux_label, -1);
+      return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT, "no %s connected to the aux pad",
+                         what);
+    }
+  g_autoptr (LisseTensor) image = lisse_op_tensor_from_pixels (pixels, 4, rect->width,
+                                                               rect->height, error);
   if (!image)
     return FALSE;
   g_autoptr (LisseTensor) aux_tensor = NULL;
@@ -375,8 +250,8 @@ run_effect (GeglOperation *operation, GeglBuffer *aux, float *pixels,
 
   g_debug ("%s: level %d, %dx%d pixels, scale %g", data->op_name, level,
            rect->width, rect->height, scale);
-  OpProgress state = { operation, _(info->title), 0.0 };
-  LisseProgress progress = { op_progress, &state, 0.0, 1.0 };
+  LisseOpProgress state = { operation, _(info->title), 0.0 };
+  LisseProgress progress = { lisse_op_progress, &state, 0.0, 1.0 };
   gegl_operation_progress (operation, 0.0, (gchar *) state.message);
   g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux_tensor, &params, choice,
                                                      scale, &progress, error);
@@ -389,13 +264,7 @@ run_effect (GeglOperation *operation, GeglBuffer *aux, float *pixels,
                          "the effect returned a %d×%d×%d image for a 4×%d×%d one",
                          result->c, result->h, result->w, rect->height, rect->width);
     }
-  const size_t n = (size_t) rect->width * rect->height;
-  for (int c = 0; c < 4; c++)
-    {
-      const float *plane = lisse_tensor_channel (result, 0, c);
-      for (size_t i = 0; i < n; i++)
-        pixels[4 * i + c] = plane[i];
-    }
+  lisse_op_pixels_from_tensor (result, pixels);
   return TRUE;
 }
 
@@ -404,56 +273,8 @@ effect_op_process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *aux,
                    GeglBuffer *output, const GeglRectangle *roi, gint level)
 {
   const EffectOpData *data = LISSE_EFFECT_OP_GET_CLASS (operation)->data;
-  const LisseEffectInfo *info = data->info;
-  const Babl *format = gegl_operation_get_format (operation, "output");
-
-  if (!input)
-    return TRUE;
-  /* GEGL passes level-0 coordinates; the pixels of a mipmap level are read
-   * and written in that level's coordinates, rounded as GEGL's own ops do. */
-  GeglRectangle rect = *roi;
-  if (level > 0)
-    {
-      rect.x = roi->x >> level;
-      rect.y = roi->y >> level;
-      rect.width = ((roi->x + roi->width) >> level) - rect.x;
-      rect.height = ((roi->y + roi->height) >> level) - rect.y;
-    }
-  if (rect.width <= 0 || rect.height <= 0)
-    return TRUE;
-
-  float *pixels = g_try_malloc_n ((size_t) rect.width * rect.height, 4 * sizeof (float));
-  if (!pixels)
-    {
-      g_warning ("%s: out of memory for a %d×%d image; the input is passed through unchanged",
-                 data->op_name, rect.width, rect.height);
-      gegl_buffer_copy (input, roi, GEGL_ABYSS_NONE, output, roi);
-      return TRUE;
-    }
-  gegl_buffer_get (input, &rect, 1.0 / (1 << level), format, pixels,
-                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-
-  if (info->aux != LISSE_EFFECT_AUX_NONE && info->aux_required && !aux)
-    {
-      /* GIMP shows no error from an op: say it in the log and show the
-       * layer unchanged rather than a wrong result. */
-      g_autofree char *what = g_ascii_strdown (info->aux_label, -1);
-      g_warning ("%s: no %s connected to the aux pad; the input is passed through unchanged",
-                 data->op_name, what);
-    }
-  else
-    {
-      GError *error = NULL;
-      if (!run_effect (operation, aux, pixels, &rect, level, &error))
-        {
-          g_warning ("%s: %s; the input is passed through unchanged", data->op_name,
-                     error ? error->message : "failed");
-          g_clear_error (&error);
-        }
-    }
-  gegl_buffer_set (output, &rect, level, format, pixels, GEGL_AUTO_ROWSTRIDE);
-  g_free (pixels);
-  return TRUE;
+  return lisse_op_process_pixels (operation, data->op_name, input, output, roi, level,
+                                  run_effect, aux);
 }
 
 static gboolean
@@ -528,10 +349,7 @@ effect_op_class_init (gpointer g_class, gpointer class_data)
     GEGL_OPERATION_FILTER_CLASS (g_class)->process = effect_filter_process;
 
   operation_class->prepare = effect_op_prepare;
-  operation_class->get_bounding_box = effect_op_get_bounding_box;
-  operation_class->get_required_for_output = effect_op_get_required_for_output;
-  operation_class->get_invalidated_by_change = effect_op_get_invalidated_by_change;
-  operation_class->get_cached_region = effect_op_get_cached_region;
+  lisse_op_class_use_whole_input (operation_class);
   /* One call over the whole image: the engine tiles and threads inside. */
   operation_class->threaded = FALSE;
 

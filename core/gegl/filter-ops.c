@@ -41,6 +41,7 @@
 
 #include "classic/filter.h"
 #include "lisse-error.h"
+#include "op-common.h"
 
 #define LISSE_GEGL_MENU_PATH "<Image>/Filters/Lisse/Classic"
 
@@ -161,26 +162,9 @@ make_nick (const LisseParamSpec *spec)
   return g_intern_string (nick);
 }
 
-/* Decimals enough to show the smallest value a user is likely to set. */
-static int
-digits_for (double ui_min, double def)
-{
-  double x = ui_min > 0 ? MIN (ui_min, def) : def;
-  if (x <= 0)
-    return 3;
-  if (x >= 10)
-    return 0;
-  if (x >= 1)
-    return 2;
-  return CLAMP ((int) ceil (-log10 (x)) + 1, 2, 6);
-}
-
 static GParamSpec *
 make_pspec (const LisseParamSpec *spec, const OpParam *ui)
 {
-  /* Properties are set when the node is built, as gegl-op.h's are. */
-  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS
-                            | GEGL_PARAM_PAD_INPUT;
   const char *nick = make_nick (spec);
   double ui_min = MAX (ui->ui_min, spec->min), ui_max = MIN (ui->ui_max, spec->max);
   if (!(ui_min < ui_max))
@@ -188,22 +172,7 @@ make_pspec (const LisseParamSpec *spec, const OpParam *ui)
       ui_min = spec->min;
       ui_max = spec->max;
     }
-  if (spec->integer)
-    {
-      GParamSpec *p = gegl_param_spec_int (spec->name, nick, _(spec->blurb),
-                                           (int) spec->min, (int) spec->max, (int) spec->def,
-                                           (int) ui_min, (int) ui_max, ui->ui_gamma, flags);
-      int big = MAX (1, (int) ((ui_max - ui_min) / 10));
-      gegl_param_spec_int_set_steps (GEGL_PARAM_SPEC_INT (p), 1, big);
-      return p;
-    }
-  GParamSpec *p = gegl_param_spec_double (spec->name, nick, _(spec->blurb),
-                                          spec->min, spec->max, spec->def,
-                                          ui_min, ui_max, ui->ui_gamma, flags);
-  gegl_param_spec_double_set_steps (GEGL_PARAM_SPEC_DOUBLE (p),
-                                    (ui_max - ui_min) / 100, (ui_max - ui_min) / 10);
-  gegl_param_spec_double_set_digits (GEGL_PARAM_SPEC_DOUBLE (p), digits_for (ui_min, spec->def));
-  return p;
+  return lisse_op_param_pspec (spec, nick, _(spec->blurb), ui_min, ui_max, ui->ui_gamma);
 }
 
 static void
@@ -216,8 +185,7 @@ filter_op_set_property (GObject *object, guint prop_id, const GValue *value, GPa
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       return;
     }
-  self->values[prop_id - 1] = G_VALUE_HOLDS_INT (value) ? g_value_get_int (value)
-                                                        : g_value_get_double (value);
+  self->values[prop_id - 1] = lisse_op_value_get_number (value);
 }
 
 static void
@@ -230,68 +198,7 @@ filter_op_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       return;
     }
-  double v = self->values[prop_id - 1];
-  if (G_VALUE_HOLDS_INT (value))
-    g_value_set_int (value, (int) lround (v));
-  else
-    g_value_set_double (value, v);
-}
-
-static void
-filter_op_prepare (GeglOperation *operation)
-{
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
-  gegl_operation_set_format (operation, "input", format);
-  gegl_operation_set_format (operation, "output", format);
-}
-
-/* The input's bounding box; FALSE when there is none or it is the infinite
- * plane (a pattern generator upstream), where "the whole image" has no
- * meaning and the op falls back to the rectangle asked for. */
-static gboolean
-input_bbox (GeglOperation *operation, GeglRectangle *bbox)
-{
-  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
-  if (!in || gegl_rectangle_is_infinite_plane (in))
-    return FALSE;
-  *bbox = *in;
-  return TRUE;
-}
-
-static GeglRectangle
-filter_op_get_bounding_box (GeglOperation *operation)
-{
-  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
-  GeglRectangle none = { 0, 0, 0, 0 };
-  return in ? *in : none;
-}
-
-static GeglRectangle
-whole_or (GeglOperation *operation, const GeglRectangle *roi)
-{
-  GeglRectangle bbox;
-  return input_bbox (operation, &bbox) ? bbox : *roi;
-}
-
-static GeglRectangle
-filter_op_get_required_for_output (GeglOperation *operation, const gchar *input_pad,
-                                   const GeglRectangle *roi)
-{
-  return whole_or (operation, roi);
-}
-
-static GeglRectangle
-filter_op_get_invalidated_by_change (GeglOperation *operation, const gchar *input_pad,
-                                     const GeglRectangle *roi)
-{
-  return whole_or (operation, roi);
-}
-
-static GeglRectangle
-filter_op_get_cached_region (GeglOperation *operation, const GeglRectangle *roi)
-{
-  return whole_or (operation, roi);
+  lisse_op_value_set_number (value, self->values[prop_id - 1]);
 }
 
 /* The op's values for a run at mipmap @level: lengths shrink with the image,
@@ -314,24 +221,29 @@ params_for_level (const LisseFilterOp *self, const LisseFilterOpClass *klass, in
     }
 }
 
-typedef struct
-{
-  GeglOperation *operation;
-  double         last;
-} OpProgress;
-
-/* Forwards the core's progress to the node's "progress" signal, at most
- * once per percent.  GEGL has no way to cancel a running process, so this
- * never asks the filter to stop. */
+/* A LisseOpRunFunc: runs the op's filter on @pixels. */
 static gboolean
-op_progress (double fraction, gpointer user_data)
+run_filter (GeglOperation *operation, float *pixels, const GeglRectangle *rect, int level,
+            gpointer user_data, GError **error)
 {
-  OpProgress *p = user_data;
-  if (fraction >= 1.0 || fraction - p->last >= 0.01)
-    {
-      p->last = fraction;
-      gegl_operation_progress (p->operation, fraction, (gchar *) "");
-    }
+  LisseFilterOp *self = (LisseFilterOp *) operation;
+  LisseFilterOpClass *klass = LISSE_FILTER_OP_GET_CLASS (operation);
+
+  g_autoptr (LisseTensor) image = lisse_op_tensor_from_pixels (pixels, 4, rect->width,
+                                                               rect->height, error);
+  if (!image)
+    return FALSE;
+  LisseParams params;
+  params_for_level (self, klass, level, &params);
+  LisseOpProgress state = { operation, "", 0.0 };
+  LisseProgress progress = { lisse_op_progress, &state, 0.0, 1.0 };
+  gegl_operation_progress (operation, 0.0, (gchar *) "");
+  g_autoptr (LisseTensor) result = lisse_filter_run (klass->filter, image, 3, NULL, &params,
+                                                     &progress, error);
+  gegl_operation_progress (operation, 1.0, (gchar *) "");
+  if (!result)
+    return FALSE;
+  lisse_op_pixels_from_tensor (result, pixels);
   return TRUE;
 }
 
@@ -339,74 +251,9 @@ static gboolean
 filter_op_process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
                    const GeglRectangle *roi, gint level)
 {
-  LisseFilterOp *self = (LisseFilterOp *) operation;
   LisseFilterOpClass *klass = LISSE_FILTER_OP_GET_CLASS (operation);
-  const Babl *format = gegl_operation_get_format (operation, "output");
-
-  if (!input)
-    return TRUE;
-  /* GEGL passes level-0 coordinates; the pixels of a mipmap level are read
-   * and written in that level's coordinates, rounded as GEGL's own ops do. */
-  GeglRectangle rect = *roi;
-  if (level > 0)
-    {
-      rect.x = roi->x >> level;
-      rect.y = roi->y >> level;
-      rect.width = ((roi->x + roi->width) >> level) - rect.x;
-      rect.height = ((roi->y + roi->height) >> level) - rect.y;
-    }
-  if (rect.width <= 0 || rect.height <= 0)
-    return TRUE;
-
-  const size_t n = (size_t) rect.width * rect.height;
-  float *pixels = g_try_malloc_n (n, 4 * sizeof (float));
-  if (!pixels)
-    {
-      g_warning ("%s: out of memory for a %d×%d image; the input is passed through unchanged",
-                 klass->op->op_name, rect.width, rect.height);
-      gegl_buffer_copy (input, roi, GEGL_ABYSS_NONE, output, roi);
-      return TRUE;
-    }
-  gegl_buffer_get (input, &rect, 1.0 / (1 << level), format, pixels,
-                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-
-  GError *error = NULL;
-  g_autoptr (LisseTensor) result = NULL;
-  g_autoptr (LisseTensor) image = lisse_tensor_try_new (1, 4, rect.height, rect.width, &error);
-  if (image)
-    {
-      for (int c = 0; c < 4; c++)
-        {
-          float *plane = lisse_tensor_channel (image, 0, c);
-          for (size_t i = 0; i < n; i++)
-            plane[i] = pixels[4 * i + c];
-        }
-      LisseParams params;
-      params_for_level (self, klass, level, &params);
-      OpProgress state = { operation, 0.0 };
-      LisseProgress progress = { op_progress, &state, 0.0, 1.0 };
-      gegl_operation_progress (operation, 0.0, (gchar *) "");
-      result = lisse_filter_run (klass->filter, image, 3, NULL, &params, &progress, &error);
-      gegl_operation_progress (operation, 1.0, (gchar *) "");
-    }
-  if (result)
-    {
-      for (int c = 0; c < 4; c++)
-        {
-          const float *plane = lisse_tensor_channel (result, 0, c);
-          for (size_t i = 0; i < n; i++)
-            pixels[4 * i + c] = plane[i];
-        }
-    }
-  else
-    {
-      g_warning ("%s: %s; the input is passed through unchanged",
-                 klass->op->op_name, error ? error->message : "failed");
-      g_clear_error (&error);
-    }
-  gegl_buffer_set (output, &rect, level, format, pixels, GEGL_AUTO_ROWSTRIDE);
-  g_free (pixels);
-  return TRUE;
+  return lisse_op_process_pixels (operation, klass->op->op_name, input, output, roi, level,
+                                  run_filter, NULL);
 }
 
 static void
@@ -435,11 +282,8 @@ filter_op_class_init (gpointer g_class, gpointer class_data)
       g_object_class_install_property (object_class, i + 1, make_pspec (spec, &ui));
     }
 
-  operation_class->prepare = filter_op_prepare;
-  operation_class->get_bounding_box = filter_op_get_bounding_box;
-  operation_class->get_required_for_output = filter_op_get_required_for_output;
-  operation_class->get_invalidated_by_change = filter_op_get_invalidated_by_change;
-  operation_class->get_cached_region = filter_op_get_cached_region;
+  operation_class->prepare = lisse_op_set_rgba_formats;
+  lisse_op_class_use_whole_input (operation_class);
   /* One call over the whole image: the core parallelises inside. */
   operation_class->threaded = FALSE;
   filter_class->process = filter_op_process;

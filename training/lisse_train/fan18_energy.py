@@ -140,6 +140,9 @@ class Fan18Params:
     c1: float = 20.0              # eq. 8, in 8-bit units (see module doc)
     c2: float = 10.0              # eq. 8, in 8-bit units
     window_radius: int = 10       # eq. 5: h = 2·radius + 1
+    # eq. 5's window for the p_large (L2) pixels; None: window_radius.  See
+    # "L2 window" in the module doc: Lisse's trained models use 2.
+    large_window_radius: Optional[int] = None
     p_large: float = 2.0          # eq. 8
     p_small: float = 0.8          # eq. 8
     edge_radius: int = 1          # eq. 3: N(i) = (2·edge_radius+1)² − 1 neighbours
@@ -374,6 +377,8 @@ def _pairs(t, lam, large, yuv, cfg, with_slices=False):
         du = yuv[b] - yuv[a]
         wr = torch.exp(-(du * du).sum(1, keepdim=True) / two_sr2)
         ws = math.exp(-(dy * dy + dx * dx) / two_ss2)
+        if max(abs(dy), abs(dx)) > cfg["large_radius"]:
+            ws = 0.0
         item = (d, wr, ws, large[a], large[b], lam[a], lam[b])
         yield item + ((a, b),) if with_slices else item
 
@@ -436,7 +441,11 @@ def fan18_energy(output: torch.Tensor, image: torch.Tensor,
     # |s·d|^p / s² = s^(p−2)·|d|^p: the 8-bit-unit flattening term, divided by
     # s² like Ed and Ee (module doc, "Intensity scale").
     sc = p.intensity_scale
-    cfg = dict(radius=p.window_radius, sigma_r=p.sigma_r, sigma_s=p.sigma_s,
+    large_radius = p.window_radius if p.large_window_radius is None else p.large_window_radius
+    if large_radius > p.window_radius:
+        raise ValueError("large_window_radius may not exceed window_radius")
+    cfg = dict(radius=p.window_radius, large_radius=large_radius,
+               sigma_r=p.sigma_r, sigma_s=p.sigma_s,
                k_large=p.alpha * sc ** (p.p_large - 2.0), k_small=sc ** (p.p_small - 2.0),
                p_large=p.p_large, p_small=p.p_small, eps=p.lp_eps)
     flat = _Flattening.apply(output, lam_f.contiguous(), large, yuv, cfg) / n

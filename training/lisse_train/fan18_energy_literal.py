@@ -157,6 +157,10 @@ def energy(T, I, prm=PRESETS["smooth"], lambda_f=None, lambda_e=None,
                 for u in range(x - r, x + r + 1):
                     if (v, u) == (y, x) or not _inside(h, w, v, u):
                         continue
+                    rl = prm.window_radius if prm.large_window_radius is None \
+                        else prm.large_window_radius
+                    if large[y, x] and max(abs(v - y), abs(u - x)) > rl:
+                        continue
                     if large[y, x]:
                         wij = prm.alpha * math.exp(-((x - u) ** 2 + (y - v) ** 2)
                                                    / (2 * prm.sigma_s ** 2))

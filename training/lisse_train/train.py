@@ -155,6 +155,9 @@ _COMMON = dict(
     # alpha_factor); validation and export always use the full energy.
     alpha_start=0,
     alpha_ramp=0,
+    # eq. 5's window radius for the L2 (p_large) pixels; None: the preset's
+    # window (fan18_energy, "L2 window").
+    large_window_radius=None,
     log_every=10,
     val_every=250,
     ckpt_every=250,
@@ -495,6 +498,8 @@ class Trainer:
         self.out = out
         self.name = config_name
         self.params = energy_params(preset)
+        if cfg["large_window_radius"] is not None:
+            self.params = self.params.replace(large_window_radius=cfg["large_window_radius"])
         self.device = resolve_device(cfg["device"])
         if self.device.type == "cpu":
             torch.set_num_threads(cfg["threads"])
@@ -823,6 +828,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="output folder (created)")
     ap.add_argument("--crops", default="build-corpus",
                     help="the corpus build folder or its crops/ folder (default build-corpus)")
+    ap.add_argument("--init", metavar="CHECKPOINT",
+                    help="start from this checkpoint's weights (fresh optimiser, step 0)")
     ap.add_argument("--resume", action="store_true",
                     help="continue from OUT/last.pt (starts fresh if there is none)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -846,6 +853,12 @@ def main(argv=None) -> int:
     if args.resume and os.path.exists(last):
         tr.resume(last)
     else:
+        if args.init:
+            # Weights only (BatchNorm statistics included): a new run from a
+            # trained starting point, e.g. the detail model from the smooth one.
+            ck = torch.load(args.init, map_location="cpu", weights_only=False)
+            tr.model.load_state_dict(ck["model"])
+            cfg["init"] = args.init
         tr.log({"kind": "start", "step": 0, "config": args.config, "preset": args.preset,
                 "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
                 "device": str(tr.device), "threads": torch.get_num_threads(), "amp": tr.amp,

@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What Lisse's TAP test scripts share: the TAP stream, skipping when a
+Python module is missing, running commands, the GEGL environment, reading
+images and `gegl --info`.
+
+The scripts run as `python3 tests/NAME.py …` (so meson runs them), which
+puts this directory on sys.path; `import lisse_testlib` needs nothing more.
+Not a unittest module: the fan18-twin discovery finds nothing in it.
+"""
+
+import concurrent.futures
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+class Tap:
+    """A TAP stream: numbered "ok" / "not ok" lines, the plan printed last.
+
+    A failure's diagnostic is printed as "# " lines: its first
+    @diag_lines lines, or with @diag_tail its last ones (a log's end says
+    more than its start)."""
+
+    def __init__(self, diag_lines=20, diag_tail=False):
+        self.count = 0
+        self.failed = 0
+        self.diag_lines = diag_lines
+        self.diag_tail = diag_tail
+
+    def __call__(self, ok, description, diag=None):
+        """One test point; returns @ok, so that a test can stop on failure."""
+        self.count += 1
+        if not ok:
+            self.failed += 1
+        print(f"{'ok' if ok else 'not ok'} {self.count} - {description}")
+        if not ok and diag:
+            lines = str(diag).splitlines()
+            lines = lines[-self.diag_lines:] if self.diag_tail else lines[:self.diag_lines]
+            for line in lines:
+                print(f"# {line}")
+        sys.stdout.flush()
+        return ok
+
+    def skip(self, reason):
+        """A test point that could not be run, and says why."""
+        self.count += 1
+        print(f"ok {self.count} # SKIP {reason}")
+
+    def plan(self):
+        print(f"1..{self.count}")
+
+    def finish(self):
+        """Prints the plan; the exit status: 1 when a test point failed."""
+        self.plan()
+        return 1 if self.failed else 0
+
+
+def skip_all(reason):
+    """The whole script cannot run here: an empty plan that says why."""
+    print(f"1..0 # SKIP {reason}")
+    sys.exit(0)
+
+
+def import_or_skip(*names):
+    """The named modules, imported; where one is missing, skips the whole
+    script (the dev root has them all; elsewhere the test says why)."""
+    try:
+        return [importlib.import_module(name) for name in names]
+    except ImportError as e:
+        skip_all(f"missing Python module: {e.name}")
+
+
+def run(*args, env=None, timeout=120):
+    """Runs a command with extra @env variables; its CompletedProcess."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run(args, capture_output=True, text=True, errors="replace",
+                          env=e, timeout=timeout)
+
+
+def run_all(commands, timeout=120):
+    """{key: (args, env)} -> {key: CompletedProcess}, run concurrently."""
+    workers = max(2, os.cpu_count() or 2)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = {k: pool.submit(run, *args, env=env, timeout=timeout)
+                   for k, (args, env) in commands.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def gegl_setup(usage):
+    """For the tests of the GEGL ops: LISSE MODULE GEGL-PLUGINS-DIR from
+    argv, the environment set for them; returns (lisse, gegl tool).
+    Skips the script without its arguments or the gegl tool."""
+    if len(sys.argv) < 4:
+        skip_all(f"usage: {usage} LISSE MODULE GEGL-PLUGINS-DIR")
+    lisse = os.path.abspath(sys.argv[1])
+    module_dir = os.path.dirname(os.path.abspath(sys.argv[2]))
+    gegl = shutil.which("gegl")
+    if not gegl:
+        skip_all("the gegl command-line tool is not installed")
+    # GEGL_PATH replaces GEGL's default search path, so it names the system
+    # operations (png-load, png-save) as well as ours.
+    os.environ["GEGL_PATH"] = os.pathsep.join([sys.argv[3], module_dir])
+    os.environ.pop("GEGL_MIPMAP_RENDERING", None)
+    os.environ.pop("G_MESSAGES_DEBUG", None)
+    # The processes run side by side (each is mostly GEGL's start-up); one
+    # engine thread each keeps them from fighting over the cores.  Results
+    # do not depend on the thread count.
+    os.environ["LISSE_THREADS"] = "1"
+    return lisse, gegl
+
+
+def read_unit(path):
+    """An image (8- or 16-bit PNG) as float in [0,1], OpenCV's channel
+    order, or None."""
+    import numpy as np
+    import cv2
+    x = cv2.imread(path, cv2.IMREAD_UNCHANGED) if os.path.exists(path) else None
+    if x is None:
+        return None
+    scale = 65535.0 if x.dtype == np.uint16 else 255.0
+    return x.astype(np.float64) / scale
+
+
+def shapes_rgba8(w=128, h=96):
+    """Flat shapes with sharp edges, noise, and alpha rising left to right:
+    an 8-bit BGRA array for cv2.imwrite."""
+    import numpy as np
+    import cv2
+    rng = np.random.default_rng(5)
+    img = np.zeros((h, w, 4), np.float32)
+    img[..., :3] = (0.35, 0.4, 0.3)
+    cv2.rectangle(img, (10, 12), (58, 70), (0.9, 0.2, 0.1, 0), -1)
+    cv2.circle(img, (94, 48), 24, (0.1, 0.65, 0.9, 0), -1)
+    cv2.line(img, (0, 90), (127, 80), (0.95, 0.95, 0.2, 0), 3)
+    img[..., :3] += rng.normal(0.0, 0.05, (h, w, 3))
+    img[..., 3] = np.linspace(0.25, 1.0, w)[None, :]
+    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def check_output(tap, what, a, b, src, reference, reference_short, change_word=None):
+    """A gegl output @a (float RGBA, OpenCV's order) against @b, made from
+    @src by @reference (shown as @reference_short in diagnostics): same
+    size, alpha unchanged, colour within 1/255 and, with @change_word,
+    visibly changed from @src."""
+    import numpy as np
+    if not tap(a.shape == src.shape and b.shape == src.shape,
+               f"{what}: output size equals input size",
+               f"input {src.shape}, gegl {a.shape}, {reference_short} {b.shape}"):
+        return
+    alpha = np.abs(a[..., 3] - src[..., 3]).max()
+    tap(alpha < 1e-9, f"{what}: alpha unchanged", f"max alpha change {alpha}")
+    diff = np.abs(a[..., :3] - b[..., :3]).max()
+    tap(diff <= 1.0 / 255 + 1e-9, f"{what}: equals {reference} within 1/255",
+        f"max difference {diff * 255:.3f}/255")
+    if change_word:
+        change = np.abs(a[..., :3] - src[..., :3]).mean()
+        tap(change > 0.005, f"{what}: the image is {change_word}", f"mean change {change:.5f}")
+
+
+def parse_gegl_info(text):
+    """`gegl --info OP` -> (keys, {property: (type, default)})."""
+    keys, props = {}, {}
+    lines = text.splitlines()
+    try:
+        split = lines.index("Properties:")
+    except ValueError:
+        split = len(lines)
+    key = None
+    for line in lines[:split]:
+        m = re.match(r"^(\S+)\s+(.*)$", line)
+        if m:
+            key = m.group(1)
+            keys[key] = m.group(2).strip()
+        elif key and line.strip():
+            keys[key] += " " + line.strip()
+    blocks, name = {}, None
+    for line in lines[split + 1:]:
+        m = re.match(r"^(\S+)\s+\[(\w+)\]\s*(.*)$", line)
+        if m:
+            name = m.group(1)
+            blocks[name] = [m.group(2), m.group(3)]
+        elif name:
+            blocks[name][1] += " " + line.strip()
+    for name, (ptype, rest) in blocks.items():
+        m = re.search(r"\(default: ([^)]+)\)", rest)
+        props[name] = (ptype, m.group(1) if m else None)
+    return keys, props
+
+
+def close(a, b):
+    """Equal but for float rounding."""
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def gegl_api(tap):
+    """GEGL through PyGObject, initialised to load the GPL3+ ops; None,
+    with a skipped test point, where it is not available."""
+    try:
+        import gi
+        gi.require_version("Gegl", "0.4")
+        from gi.repository import Gegl
+    except (ImportError, ValueError) as e:
+        tap.skip(f"PyGObject with Gegl 0.4 is not available: {e}")
+        return None
+    # The ops declare "license" GPL3+, which GEGL hides from applications
+    # that have not accepted GPL3 (the gegl tool and GIMP have); say so
+    # before GEGL loads its modules.
+    Gegl.config().props.application_license = "GPL3"
+    Gegl.init(None)
+    return Gegl
