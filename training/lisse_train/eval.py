@@ -323,7 +323,9 @@ def markdown(doc: Dict) -> str:
         f"### Fan 2018 `{s['model_name']}` on the held-out photos",
         "",
         f"Model `{s['model_file']}` (steps {s['model_steps']}), energy preset "
-        f"`{s['preset']}`, λe = {s['lambda_e']:g}; {len(doc['images'])} val photos, "
+        f"`{s['preset']}` (L2 window radius "
+        f"{s['energy_params'].get('large_window_radius') or s['energy_params']['window_radius']}), "
+        f"λe = {s['lambda_e']:g}; {len(doc['images'])} val photos, "
         f"centre crops {s['size']}×{s['size']} (after shrinking to ≤ {s['max_side']} px); "
         f"Adam {s['adam_iters']} iterations, lr {s['adam_lr']:g}, from the input; "
         f"{s['threads']} thread(s) for both the engine and PyTorch; {s['date']}.",
@@ -430,6 +432,17 @@ def evaluate(args) -> Dict:
     meta, _ = read_safetensors(model_file)
     preset = args.preset or model_preset(meta)
     params = fe.preset(preset)
+    # The L2 window the model was trained with (training_config.energy), unless
+    # --large-window-radius says otherwise (-1: the preset's, i.e. the paper's).
+    lw = args.large_window_radius
+    if lw is None:
+        try:
+            lw = json.loads(meta.get("training_config", "{}")).get("energy", {}).get(
+                "large_window_radius")
+        except (ValueError, AttributeError):
+            lw = None
+    if lw is not None and lw >= 0:
+        params = params.replace(large_window_radius=int(lw))
     lisse = shutil.which(args.lisse) or args.lisse
     if not os.path.isfile(lisse):
         raise FileNotFoundError(f"no lisse executable '{args.lisse}' (give --lisse PATH)")
@@ -577,6 +590,9 @@ def parse_args(argv=None):
     ap.add_argument("--sheet", help="contact sheet PNG (default PREFIX-sheet.png; '' for none)")
     ap.add_argument("--sheet-count", type=int, default=4, help="photos on the sheet (4)")
     ap.add_argument("--sheet-max-bytes", type=int, default=1_500_000)
+    ap.add_argument("--large-window-radius", type=int, default=None,
+                    help="window radius of eq. 8's L2 term (default: the model's training "
+                         "setting; -1: the preset's)")
     ap.add_argument("--preset", choices=sorted(fe.PRESETS),
                     help="energy preset (default: the model's training preset)")
     ap.add_argument("--size", type=int, default=192, help="centre crop edge (192)")

@@ -86,6 +86,25 @@ Guidance (the §3.2/§7 "specialised guidance images")
 Per-pixel λf maps built from the same mask (``masked_lambda``) give Lisse's
 content-aware slider.
 
+L2 window (``large_window_radius``)
+-----------------------------------
+Eq. 8 gives a pixel the L2 term with spatial weights only (w^s, no colour
+affinity) once the output adds edge response in a flat part of the input.
+Over the 21×21 window of §4 that term also reaches across real edges up to
+10 px away, and its gradient pulls the far side of the edge towards the
+flagged pixel: the edge blurs, which raises the edge response of more flat
+pixels beside it, which flags them too.  Measured with the cpu training
+config: with the full window the training loss rose from 0.06 to 0.4–8
+(smooth, detail) within 100–300 steps whenever α was on, at every learning
+rate tried (1e-4 … 2e-3, with or without BatchNorm, with α ramped in after
+600 steps of L0.8-only training); per-image Adam is unstable on some photos
+in the same way (docs/fan18-eval.md).  With the L2 term restricted to a 5×5
+window (radius 2, the authors' code's default window) the same runs were
+stable at full α.  Lisse's trained models therefore use
+``large_window_radius`` = 2 (their model cards say so, and eval.py reports
+the energy they were trained on); the L0.8 term keeps the preset's window.
+``None`` gives the paper's single window.
+
 Window size and cost
 ---------------------
 The paper's §4 sets h = 21 (radius 10: 440 neighbours), its §7.3/§7.4 h = 5;
