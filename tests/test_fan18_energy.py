@@ -93,6 +93,28 @@ class EnergyVsLiteral(unittest.TestCase):
                 self.compare("smooth", fe.preset("smooth", window_radius=r), 2, True)
         self.compare("smooth", fe.preset("smooth", window_radius=2), 3, True, edge_map=True)
 
+    def test_separate_l2_window(self):
+        # Lisse's trained models: L0.8 over the preset's window, L2 over 5×5.
+        for name in ("smooth", "detail"):
+            for r_large in (1, 2):
+                with self.subTest(preset=name, large_window_radius=r_large):
+                    prm = fe.preset(name, window_radius=4, large_window_radius=r_large)
+                    self.compare(name, prm, 1, True)
+        # Radius equal to the window is the paper's single window.
+        img, out, *_ = make_pair(2)
+        a = fe.fan18_energy(t4(out), t4(img), fe.preset("smooth", window_radius=3))
+        b = fe.fan18_energy(t4(out), t4(img), fe.preset("smooth", window_radius=3,
+                                                         large_window_radius=3))
+        c = fe.fan18_energy(t4(out), t4(img), fe.preset("smooth", window_radius=3,
+                                                         large_window_radius=1))
+        self.assertEqual(a.total.item(), b.total.item())
+        self.assertGreater(a.large_fraction.item(), 0)
+        self.assertLess(c.flat.item(), a.flat.item())   # fewer L2 pairs, same L0.8 pairs
+        with self.assertRaises(ValueError):
+            img, out, *_ = make_pair(0)
+            fe.fan18_energy(t4(out), t4(img), fe.preset("smooth", window_radius=2,
+                                                         large_window_radius=3))
+
     def test_smooth_preset_uses_both_norms(self):
         img, out, *_ = make_pair(0)
         ref = fl.energy(out, img, "smooth")
