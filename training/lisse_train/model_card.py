@@ -127,7 +127,9 @@ def main(argv=None) -> int:
     vals = [r for r in log if r["kind"] == "val"]
     trains = [r for r in log if r["kind"] == "train"]
     name = meta.get("name", os.path.basename(args.model).rsplit(".", 1)[0])
-    cfg = json.loads(meta.get("training_config", "{}"))
+    full_cfg = json.loads(meta.get("training_config", "{}"))
+    cfg = full_cfg.get("train", full_cfg)      # the training settings (overrides applied)
+    energy = full_cfg.get("energy", {})
     params = json.loads(meta.get("params", "[]"))
     preset = start.get("preset", cfg.get("preset", "?"))
     device = start.get("device", "?")
@@ -177,6 +179,12 @@ def main(argv=None) -> int:
       f"λe in {cfg.get('lambda_e_range')} after {cfg.get('lambda_fixed_steps', '?')} steps at the defaults "
       f"and a {cfg.get('lambda_ramp_steps', '?')}-step ramp; {cfg.get('map_fraction', '?')} of the batches "
       "with per-pixel λf maps.")
+    lw = energy.get("large_window_radius")
+    w(f"- Energy: window radius {energy.get('window_radius', '?')} (L0.8), "
+      f"{lw if lw is not None else energy.get('window_radius', '?')} (eq. 8's L2 term); "
+      f"α {energy.get('alpha', '?')} from step {cfg.get('alpha_start', 0)}"
+      + (f" (ramped over {cfg['alpha_ramp']} steps)" if cfg.get("alpha_ramp") else "")
+      + (f"; started from `{cfg['init']}`" if cfg.get("init") else "") + ".")
     w("")
     if trains:
         w("Training loss (energy per image divided by its mean λf; mean over the logging interval):")
