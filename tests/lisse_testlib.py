@@ -157,8 +157,11 @@ def check_output(tap, what, a, b, src, reference, reference_short, change_word=N
     tap(diff <= 1.0 / 255 + 1e-9, f"{what}: equals {reference} within 1/255",
         f"max difference {diff * 255:.3f}/255")
     if change_word:
+        # 0.5/255: far above rounding (a pass-through gives 0), below what the
+        # shipped CPU-trained fan18 models do to the small test image at
+        # level 1 (≈ 1/255; they smooth mildly, see their model cards).
         change = np.abs(a[..., :3] - src[..., :3]).mean()
-        tap(change > 0.005, f"{what}: the image is {change_word}", f"mean change {change:.5f}")
+        tap(change > 0.002, f"{what}: the image is {change_word}", f"mean change {change:.5f}")
 
 
 def parse_gegl_info(text):

@@ -442,7 +442,10 @@ def main():
         else:
             diff = np.abs(img.astype(int) - reference.astype(int))
         if expect_change:
-            tap(diff.mean() > 1.0, f"{name}: the colours changed (mean |Δ| {diff.mean():.2f}/255)",
+            # 0.2/255 over the visible pixels: a pass-through gives 0; the
+            # selection run changes only part of the layer, and the shipped
+            # CPU-trained fan18-smooth smooths mildly (its model card).
+            tap(diff.mean() > 0.2, f"{name}: the colours changed (mean |Δ| {diff.mean():.2f}/255)",
                 f"mean |Δ| {diff.mean():.3f}/255 over the visible pixels")
         return img
 
