@@ -28,7 +28,7 @@ for spec in "smooth --set lambda-f=0.5" "smooth --set lambda-f=4" \
             "content-aware --set lambda-background=6"; do
   set -- $spec
   effect=$1; shift
-  tag=$effect${1:+-${1#--set }}
+  tag=$effect${2:+-$2}
   timed "effect $effect $*" "astronaut-$tag.png" \
     lisse effect "$effect" "$@" "$sample" "$out/astronaut-$tag.png"
 done
