@@ -517,8 +517,7 @@ def main():
         for line in log[-4000:].splitlines():
             print("# " + line)
     shutil.rmtree(tmp, ignore_errors=True)
-    tap.plan()
-    return 0
+    return tap.finish()
 
 
 if __name__ == "__main__":
