@@ -53,7 +53,9 @@ def count_parameters(path: str) -> int:
 
 
 def read_log(run: str) -> List[Dict]:
-    with open(os.path.join(run, "log.jsonl")) as f:
+    """A run folder's log.jsonl, or a log file itself (training/logs/)."""
+    path = run if os.path.isfile(run) else os.path.join(run, "log.jsonl")
+    with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
@@ -113,7 +115,8 @@ def corpus_section(manifest_path: str, manifest_hash: str) -> List[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--run", required=True, help="the training output folder (log.jsonl)")
+    ap.add_argument("--run", required=True,
+                    help="the training output folder (its log.jsonl), or a log file")
     ap.add_argument("--eval", help="markdown written by training/eval.py, included as is")
     ap.add_argument("--train-command", default=None)
     ap.add_argument("--export-command", default=None)
