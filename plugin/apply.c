@@ -313,7 +313,10 @@ lisse_apply (GimpDrawable *drawable, const LisseApplyArgs *args, GError **error)
       return FALSE;
     }
   if (!gimp_drawable_merge_shadow (drawable, TRUE))
-    return lisse_fail (error, LISSE_ERROR_IO, _("%s: GIMP could not merge the result"), title);
+    {
+      gimp_drawable_free_shadow (drawable);
+      return lisse_fail (error, LISSE_ERROR_IO, _("%s: GIMP could not merge the result"), title);
+    }
   gimp_drawable_update (drawable, sel.x, sel.y, sel.width, sel.height);
   return TRUE;
 }

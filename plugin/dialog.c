@@ -152,11 +152,15 @@ read_given_mask (DialogState *st, double scale, int w, int h)
   g_object_get (st->config, "mask", &channel, NULL);
   if (!channel)
     return NULL;
-  int ox, oy;
+  /* The mask lies in image coordinates, as apply.c reads it: a layer mask
+   * carries its layer's offsets, a channel has (0, 0). */
+  int ox, oy, mx, my;
   gimp_drawable_get_offsets (st->drawable, &ox, &oy);
+  gimp_drawable_get_offsets (GIMP_DRAWABLE (channel), &mx, &my);
   float *values = g_new (float, (size_t) w * h);
   GeglBuffer *buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (channel));
-  gegl_buffer_get (buffer, GEGL_RECTANGLE ((int) lround (ox * scale), (int) lround (oy * scale), w, h),
+  gegl_buffer_get (buffer, GEGL_RECTANGLE ((int) lround ((ox - mx) * scale),
+                                           (int) lround ((oy - my) * scale), w, h),
                    scale, babl_format ("Y float"), values, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   g_object_unref (buffer);
   g_object_unref (channel);

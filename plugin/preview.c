@@ -296,15 +296,12 @@ read_aux (LisseRegionPreview *self, int x, int y, int w, int h, gboolean *missin
           *missing = self->effect->aux_required;
           return NULL;
         }
-      /* the guide may sit elsewhere in the image: map through image
-       * coordinates (a channel's offsets are 0, 0) */
-      int dx, dy, gx, gy;
-      gimp_drawable_get_offsets (self->drawable, &dx, &dy);
-      gimp_drawable_get_offsets (guide, &gx, &gy);
+      /* Pixel (x, y) of the guide steers pixel (x, y) of the target
+       * whatever their offsets, as apply.c runs it (plugin/README.md). */
       const Babl *format = babl_format_with_space (gimp_drawable_is_gray (guide) ? "Y' float"
                                                                                 : "R'G'B' float",
                                                    gimp_drawable_get_format (guide));
-      LisseTensor *g = read_region (guide, format, x + dx - gx, y + dy - gy, w, h, error);
+      LisseTensor *g = read_region (guide, format, x, y, w, h, error);
       g_object_unref (guide);
       return g;
     }

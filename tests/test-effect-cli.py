@@ -156,43 +156,51 @@ for name in EFFECTS:
         f"effect {name}: RGBA PNG in and out, alpha untouched", f"rc={rc} {se}")
 
 # Agreement with the commands the effects are made of -------------------------
+
+def fresh(*args, **kw):
+    """lisse with OUT (the last argument) removed first: a failed run leaves
+    no file, so `same` cannot compare stale outputs of an earlier pair."""
+    if os.path.exists(args[-1]):
+        os.remove(args[-1])
+    return lisse(*args, **kw)
+
 a, b = path("a.png"), path("b.png")
-lisse("effect", "smooth", "--set", "lambda-f=2.5", rgb, a)
-lisse("run", "--model", "fan18-smooth", "--set", "lambda-f=2.5", rgb, b)
+fresh("effect", "smooth", "--set", "lambda-f=2.5", rgb, a)
+fresh("run", "--model", "fan18-smooth", "--set", "lambda-f=2.5", rgb, b)
 tap(same(read(a), read(b)), "smooth equals lisse run with the same λf")
 
-lisse("effect", "remove-texture", "--set", "texture-scale=2", "--set", "strength=2", rgb, a)
-lisse("filter", "rtv", "--set", "sigma=2", "--set", "lambda=0.03", rgb, b)
+fresh("effect", "remove-texture", "--set", "texture-scale=2", "--set", "strength=2", rgb, a)
+fresh("filter", "rtv", "--set", "sigma=2", "--set", "lambda=0.03", rgb, b)
 tap(same(read(a), read(b)), "remove-texture (rtv) equals lisse filter rtv under the mapping")
 
-lisse("effect", "remove-texture", "--choice", "rolling-guidance", "--set", "texture-scale=2",
+fresh("effect", "remove-texture", "--choice", "rolling-guidance", "--set", "texture-scale=2",
       "--set", "strength=0.5", rgb, a)
-lisse("filter", "rolling-guidance", "--set", "sigma-s=2", "--set", "sigma-r=0.05", rgb, b)
+fresh("filter", "rolling-guidance", "--set", "sigma-s=2", "--set", "sigma-r=0.05", rgb, b)
 tap(same(read(a), read(b)),
     "remove-texture (rolling guidance) equals lisse filter rolling-guidance under the mapping")
 
-lisse("effect", "joint-filter", "--choice", "joint-bilateral", "--aux", guide,
+fresh("effect", "joint-filter", "--choice", "joint-bilateral", "--aux", guide,
       "--set", "radius=3", "--set", "range=0.2", rgb, a)
-lisse("filter", "joint-bilateral", "--guide", guide, "--set", "sigma-s=3", "--set", "sigma-r=0.2",
+fresh("filter", "joint-bilateral", "--guide", guide, "--set", "sigma-s=3", "--set", "sigma-r=0.2",
       rgb, b)
 tap(same(read(a), read(b)), "joint-filter (joint bilateral) equals lisse filter --guide")
 
-lisse("effect", "content-aware", "--aux", black, "--set", "lambda-background=6", rgb, a)
-lisse("effect", "smooth", "--set", "lambda-f=6", rgb, b)
+fresh("effect", "content-aware", "--aux", black, "--set", "lambda-background=6", rgb, a)
+fresh("effect", "smooth", "--set", "lambda-f=6", rgb, b)
 tap(same(read(a), read(b)), "content-aware with an all-black mask equals smooth at λ-background")
 
-rc, _, se = lisse("effect", "pencil-sketch", "--choice", "gray", rgb, a)
+rc, _, se = fresh("effect", "pencil-sketch", "--choice", "gray", rgb, a)
 img = read(a)
 tap(rc == 0 and img is not None and np.array_equal(img[..., 0], img[..., 1])
     and np.array_equal(img[..., 0], img[..., 2]) and img.min() < img.max(),
     "pencil-sketch graphite: R=G=B, not blank", se)
 
-lisse("effect", "abstraction", "--set", "levels=5", rgb, a, threads=1)
-lisse("effect", "abstraction", "--set", "levels=5", rgb, b, threads=2)
+fresh("effect", "abstraction", "--set", "levels=5", rgb, a, threads=1)
+fresh("effect", "abstraction", "--set", "levels=5", rgb, b, threads=2)
 tap(same(read(a), read(b)), "abstraction: one thread equals two")
 
 gray = write_png("gray.png", scene(H, W, 3)[..., 1].copy())
-rc, _, se = lisse("effect", "magnify-detail", gray, a)
+rc, _, se = fresh("effect", "magnify-detail", gray, a)
 img = read(a)
 tap(rc == 0 and img is not None and img.ndim == 2, "magnify-detail on a gray PNG stays gray", se)
 

@@ -735,6 +735,8 @@ test_progress_and_cancel (void)
       LisseProgress rec = { record_progress, &last, 0.0, 1.0 };
       g_autoptr (LisseTensor) out = lisse_effect_run (*e, image, aux, &params, NULL, 1.0, &rec, &error);
       g_assert_no_error (error);
+      g_assert_nonnull (out);
+      g_assert_cmpfloat (last, >=, 0.99);   /* progress was reported, up to the end */
     }
 }
 

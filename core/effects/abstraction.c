@@ -17,6 +17,7 @@
  *   Yq = q + (Δ/2)·tanh(φq·(Y − q)/(Δ/2)) / tanh(φq),  φq = 3,
  * applied to colour as a shift of every channel by Yq − Y (hue kept). */
 #include "effect-private.h"
+#include "box.h"
 #include "i18n.h"
 #include "effects-all.h"
 
@@ -61,8 +62,8 @@ abstraction_run (const LisseEffectInfo *info, const LisseTensor *image, const Li
     {
       for (size_t i = 0; i < plane; i++)
         y[i] *= 100.0f;
-      lisse_effect_gaussian (y, g1, w, h, edge_sigma);
-      lisse_effect_gaussian (y, g2, w, h, DOG_SIGMA_RATIO * edge_sigma);
+      lisse_gaussian_blur (y, g1, w, h, edge_sigma, LISSE_BORDER_MIRROR);
+      lisse_gaussian_blur (y, g2, w, h, DOG_SIGMA_RATIO * edge_sigma, LISSE_BORDER_MIRROR);
       for (size_t i = 0; i < plane; i++)
         {
           const double d = g1[i] - DOG_TAU * g2[i];

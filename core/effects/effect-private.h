@@ -43,16 +43,9 @@ LisseTensor *lisse_effect_smooth_with (const char          *model,
  * as it is). */
 void         lisse_effect_clamp       (LisseTensor *image);
 
-/* Copies the alpha channel (if any) of @src into @dst bit for bit. */
-void         lisse_effect_copy_alpha  (const LisseTensor *src, LisseTensor *dst);
-
 /* Luma Y' = 0.2126 R' + 0.7152 G' + 0.0722 B' of the colour channels into
  * @out (H×W floats); gray images give their one channel. */
 void         lisse_effect_luma        (const LisseTensor *image, float *out);
 
-/* Separable Gaussian blur of one H×W plane, σ in pixels (σ ≤ 0: copy),
- * kernel radius ⌈3σ⌉, borders mirrored (…cba|abc…).  @out may not alias
- * @in.  Deterministic and independent of the thread count. */
-void         lisse_effect_gaussian    (const float *in, float *out, int w, int h, double sigma);
 
 G_END_DECLS
