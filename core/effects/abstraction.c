@@ -19,6 +19,7 @@
 #include "effect-private.h"
 #include "box.h"
 #include "i18n.h"
+#include "lisse-error.h"
 #include "effects-all.h"
 
 #include <math.h>
@@ -53,9 +54,19 @@ abstraction_run (const LisseEffectInfo *info, const LisseTensor *image, const Li
 
   const int w = image->w, h = image->h, nc = lisse_effect_n_color (image);
   const size_t plane = lisse_tensor_plane (image);
-  float *y = g_new (float, plane);
-  float *g1 = g_new (float, plane);
-  float *g2 = g_new (float, plane);
+  /* g_try_new: this runs inside GIMP's process (the GEGL op), where running
+   * out of memory must be an error, not an abort. */
+  float *y = g_try_new (float, plane);
+  float *g1 = g_try_new (float, plane);
+  float *g2 = g_try_new (float, plane);
+  if (!y || !g1 || !g2)
+    {
+      g_free (y); g_free (g1); g_free (g2);
+      lisse_tensor_free (out);
+      lisse_fail (error, LISSE_ERROR_OUT_OF_MEMORY,
+                  "Abstraction: not enough memory for a %d×%d image", w, h);
+      return NULL;
+    }
   lisse_effect_luma (out, y);
 
   if (edge_strength > 0.0)

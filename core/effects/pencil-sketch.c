@@ -20,6 +20,7 @@
  * Graphite: R'=G'=B'=P; coloured pencil: P times the smoothed colour. */
 #include "effect-private.h"
 #include "i18n.h"
+#include "lisse-error.h"
 #include "effects-all.h"
 
 #include "threads.h"
@@ -93,14 +94,23 @@ line_kernel (LineKernel *k, double theta, double length)
 /* out = k ∗ in, coordinates clamped at the borders.  The plane is padded
  * once (edges replicated by @reach pixels) so the inner loop, one tap over
  * a whole row, has no bounds checks and vectorises. */
-static void
-convolve (const LineKernel *k, const float *in, float *out, int w, int h, int nt)
+/* The largest |dx| or |dy| of any tap: how far convolve() reads outside. */
+static int
+kernel_reach (const LineKernel *k)
 {
   int reach = 0;
   for (int i = 0; i < k->n; i++)
     reach = MAX (reach, MAX (abs (k->taps[i].dx), abs (k->taps[i].dy)));
+  return reach;
+}
+
+/* @pad: scratch of (w + 2·reach)·(h + 2·reach) floats, reach ≥ kernel_reach (k),
+ * allocated once by the caller for all directions. */
+static void
+convolve (const LineKernel *k, const float *in, float *out, int w, int h, int nt,
+          float *pad, int reach)
+{
   const int pw = w + 2 * reach, ph = h + 2 * reach;
-  float *pad = g_new (float, (size_t) pw * ph);
 #pragma omp parallel for num_threads (nt) schedule (static)
   for (int y = 0; y < ph; y++)
     {
@@ -123,7 +133,6 @@ convolve (const LineKernel *k, const float *in, float *out, int w, int h, int nt
             dst[x] += wt * src[x];
         }
     }
-  g_free (pad);
 }
 
 static const LisseParamSpec pencil_params[] = {
@@ -152,8 +161,34 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
   const int w = image->w, h = image->h, nc = lisse_effect_n_color (image);
   const size_t plane = lisse_tensor_plane (image);
   const int nt = lisse_threads_get ();
-  float *y = g_new (float, plane);
-  float *grad = g_new (float, plane);
+  LineKernel kernels[N_DIRECTIONS];
+  int reach = 0;
+  for (int d = 0; d < N_DIRECTIONS; d++)
+    {
+      line_kernel (&kernels[d], G_PI * d / N_DIRECTIONS, length);
+      reach = MAX (reach, kernel_reach (&kernels[d]));
+    }
+  /* Scratch planes with g_try_new: this runs inside GIMP's own process
+   * (the GEGL op), where running out of memory must be an error, not an
+   * abort. */
+  float *y = g_try_new (float, plane);
+  float *grad = g_try_new (float, plane);
+  float *resp = g_try_new (float, plane);
+  guint8 *best = g_try_new (guint8, plane);
+  float *best_resp = g_try_new (float, plane);
+  float *votes = g_try_new (float, plane);
+  float *pad = g_try_new (float, (size_t) (w + 2 * reach) * (h + 2 * reach));
+  if (!y || !grad || !resp || !best || !best_resp || !votes || !pad)
+    {
+      for (int d = 0; d < N_DIRECTIONS; d++)
+        g_free (kernels[d].taps);
+      g_free (y); g_free (grad); g_free (resp); g_free (best); g_free (best_resp);
+      g_free (votes); g_free (pad);
+      lisse_tensor_free (out);
+      lisse_fail (error, LISSE_ERROR_OUT_OF_MEMORY,
+                  "Pencil Sketch: not enough memory for a %d×%d image", w, h);
+      return NULL;
+    }
   lisse_effect_luma (out, y);
 #pragma omp parallel for num_threads (nt) schedule (static)
   for (int r = 0; r < h; r++)
@@ -164,18 +199,11 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
         grad[(size_t) r * w + x] = sqrtf (dx * dx + dy * dy);
       }
 
-  LineKernel kernels[N_DIRECTIONS];
-  for (int d = 0; d < N_DIRECTIONS; d++)
-    line_kernel (&kernels[d], G_PI * d / N_DIRECTIONS, length);
-
   /* Classification: the direction whose line response is largest.  Ties
    * go to the lowest index, the same whichever thread looks. */
-  float *resp = g_new (float, plane);
-  guint8 *best = g_new (guint8, plane);
-  float *best_resp = g_new (float, plane);
   for (int d = 0; d < N_DIRECTIONS; d++)
     {
-      convolve (&kernels[d], grad, resp, w, h, nt);
+      convolve (&kernels[d], grad, resp, w, h, nt, pad, reach);
       for (size_t i = 0; i < plane; i++)
         if (d == 0 || resp[i] > best_resp[i])
           {
@@ -185,12 +213,11 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
     }
   float *sketch = best_resp;   /* reused: the sum of strokes */
   memset (sketch, 0, plane * sizeof (float));
-  float *votes = g_new (float, plane);
   for (int d = 0; d < N_DIRECTIONS; d++)
     {
       for (size_t i = 0; i < plane; i++)
         votes[i] = best[i] == d ? grad[i] : 0.0f;
-      convolve (&kernels[d], votes, resp, w, h, nt);
+      convolve (&kernels[d], votes, resp, w, h, nt, pad, reach);
       for (size_t i = 0; i < plane; i++)
         sketch[i] += resp[i];
     }
@@ -207,6 +234,7 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
     }
   for (int d = 0; d < N_DIRECTIONS; d++)
     g_free (kernels[d].taps);
+  g_free (pad);
   g_free (votes);
   g_free (sketch);
   g_free (best);
