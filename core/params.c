@@ -45,6 +45,19 @@ known_names (const LisseParams *params)
 }
 
 gboolean
+lisse_params_set_clamped (LisseParams *params, const char *name, double value, GError **error)
+{
+  const LisseParamSpec *spec = lisse_params_find (params, name);
+  if (spec && isfinite (value))
+    {
+      value = CLAMP (value, spec->min, spec->max);
+      if (spec->integer)
+        value = CLAMP (round (value), ceil (spec->min), floor (spec->max));
+    }
+  return lisse_params_set (params, name, value, error);
+}
+
+gboolean
 lisse_params_set (LisseParams *params, const char *name, double value, GError **error)
 {
   int i = find_index (params, name);

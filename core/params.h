@@ -33,6 +33,11 @@ void     lisse_params_init   (LisseParams *params, const LisseParamSpec *specs, 
 /* Parse "name=value", check the name exists and the value is a number in range. */
 gboolean lisse_params_parse  (LisseParams *params, const char *assignment, GError **error);
 gboolean lisse_params_set    (LisseParams *params, const char *name, double value, GError **error);
+/* Same, but a finite value outside the range is moved to its nearest end
+ * (and rounded for integer parameters): for values one filter derives
+ * from another's parameters, whose ranges are the callee's business. */
+gboolean lisse_params_set_clamped (LisseParams *params, const char *name, double value,
+                                   GError **error);
 /* The value of a declared parameter; a name that is not declared is a
  * programming error (g_critical, returns NaN). */
 double   lisse_params_get    (const LisseParams *params, const char *name);

@@ -121,6 +121,53 @@ lisse_tensor_copy_rect (const LisseTensor *src, int sx, int sy,
       }
 }
 
+void
+lisse_tensor_set_pixels (LisseTensor *t, int x, int y, int w, int h, int nc,
+                         const float *pixels)
+{
+  g_return_if_fail (nc >= 1 && nc <= t->c);
+  g_return_if_fail (x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= t->w && y + h <= t->h);
+  for (int ci = 0; ci < nc; ci++)
+    {
+      float *plane = lisse_tensor_channel (t, 0, ci);
+      for (int yy = 0; yy < h; yy++)
+        {
+          float *dst = plane + (size_t) (y + yy) * t->w + x;
+          const float *src = pixels + (size_t) yy * w * nc + ci;
+          for (int xx = 0; xx < w; xx++)
+            dst[xx] = src[(size_t) xx * nc];
+        }
+    }
+}
+
+void
+lisse_tensor_get_pixels (const LisseTensor *t, int x, int y, int w, int h, int nc,
+                         float *pixels)
+{
+  g_return_if_fail (nc >= 1 && nc <= t->c);
+  g_return_if_fail (x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= t->w && y + h <= t->h);
+  for (int ci = 0; ci < nc; ci++)
+    {
+      const float *plane = lisse_tensor_channel (t, 0, ci);
+      for (int yy = 0; yy < h; yy++)
+        {
+          const float *src = plane + (size_t) (y + yy) * t->w + x;
+          float *dst = pixels + (size_t) yy * w * nc + ci;
+          for (int xx = 0; xx < w; xx++)
+            dst[(size_t) xx * nc] = src[xx];
+        }
+    }
+}
+
+LisseTensor *
+lisse_tensor_new_from_pixels (const float *pixels, int nc, int w, int h, GError **error)
+{
+  LisseTensor *t = lisse_tensor_try_new (1, nc, h, w, error);
+  if (t)
+    lisse_tensor_set_pixels (t, 0, 0, w, h, nc, pixels);
+  return t;
+}
+
 float
 lisse_tensor_max_abs_diff (const LisseTensor *a, const LisseTensor *b)
 {

@@ -63,6 +63,18 @@ void     lisse_tensor_fill       (LisseTensor *t, float value);
  * n and c must agree. */
 void     lisse_tensor_copy_rect  (const LisseTensor *src, int sx, int sy,
                                   LisseTensor *dst, int dx, int dy, int w, int h);
+/* Interleaved pixels <-> planes.  @pixels holds @w×@h pixels of @nc floats
+ * each (rows of @w pixels, no padding), the layout GEGL and image files
+ * use; they are channels [0, @nc) of columns [@x, @x+@w) and rows
+ * [@y, @y+@h) of batch item 0 of @t.  @nc must be at most t->c. */
+void     lisse_tensor_set_pixels (LisseTensor *t, int x, int y, int w, int h, int nc,
+                                  const float *pixels);
+void     lisse_tensor_get_pixels (const LisseTensor *t, int x, int y, int w, int h, int nc,
+                                  float *pixels);
+/* A new 1×@nc×@h×@w tensor holding @pixels (as above); NULL with @error
+ * when it cannot be allocated. */
+LisseTensor *lisse_tensor_new_from_pixels (const float *pixels, int nc, int w, int h,
+                                           GError **error);
 /* Largest |a - b| over all elements (shapes must agree). */
 float    lisse_tensor_max_abs_diff (const LisseTensor *a, const LisseTensor *b);
 

@@ -70,19 +70,12 @@ read_tensor (GeglBuffer *buffer, const Rect *r, const Babl *format, int channels
       return NULL;
     }
 
-  size_t plane = lisse_tensor_plane (t);
   for (int y0 = 0; y0 < r->height; y0 += rows)
     {
       int h = MIN (rows, r->height - y0);
       gegl_buffer_get (buffer, GEGL_RECTANGLE (r->x, r->y + y0, r->width, h), 1.0, format,
                        strip, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-      for (int c = 0; c < channels; c++)
-        {
-          float *dst = t->data + c * plane + (size_t) y0 * r->width;
-          const float *src = strip + c;
-          for (size_t i = 0; i < (size_t) h * r->width; i++)
-            dst[i] = src[i * channels];
-        }
+      lisse_tensor_set_pixels (t, 0, y0, r->width, h, channels, strip);
     }
   g_free (strip);
   return t;
@@ -99,18 +92,10 @@ write_tensor (GeglBuffer *buffer, const Rect *r, const Babl *format,
   if (!strip)
     return lisse_fail (error, LISSE_ERROR_OUT_OF_MEMORY, _("out of memory writing the result"));
 
-  size_t plane = lisse_tensor_plane (t);
   for (int y0 = 0; y0 < r->height; y0 += rows)
     {
       int h = MIN (rows, r->height - y0);
-      for (int c = 0; c < channels; c++)
-        for (int y = 0; y < h; y++)
-          {
-            const float *src = t->data + c * plane + (size_t) (ty + y0 + y) * t->w + tx;
-            float *dst = strip + ((size_t) y * r->width) * channels + c;
-            for (int x = 0; x < r->width; x++)
-              dst[(size_t) x * channels] = src[x];
-          }
+      lisse_tensor_get_pixels (t, tx, ty + y0, r->width, h, channels, strip);
       gegl_buffer_set (buffer, GEGL_RECTANGLE (r->x, r->y + y0, r->width, h), 0, format,
                        strip, GEGL_AUTO_ROWSTRIDE);
     }

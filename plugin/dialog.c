@@ -109,19 +109,18 @@ small_label (const char *text, const char *name)
 static LisseTensor *
 read_downscaled (GimpDrawable *drawable, double scale, int w, int h, GError **error)
 {
-  LisseTensor *t = lisse_tensor_try_new (1, 4, h, w, error);
-  if (!t)
-    return NULL;
-  float *pixels = g_new (float, (size_t) w * h * 4);
+  float *pixels = g_try_new (float, (size_t) w * h * 4);
+  if (!pixels)
+    {
+      lisse_fail (error, LISSE_ERROR_OUT_OF_MEMORY, _("out of memory for the preview"));
+      return NULL;
+    }
   GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
   gegl_buffer_get (buffer, GEGL_RECTANGLE (0, 0, w, h), scale,
                    babl_format_with_space ("R'G'B'A float", gimp_drawable_get_format (drawable)),
                    pixels, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_CLAMP);
   g_object_unref (buffer);
-  size_t plane = (size_t) w * h;
-  for (size_t i = 0; i < plane; i++)
-    for (int c = 0; c < 4; c++)
-      t->data[c * plane + i] = pixels[i * 4 + c];
+  LisseTensor *t = lisse_tensor_new_from_pixels (pixels, 4, w, h, error);
   g_free (pixels);
   return t;
 }
@@ -422,7 +421,8 @@ preview_toggled (GtkToggleButton *toggle, DialogState *st)
 
 gboolean
 lisse_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpImage *image,
-                  GimpDrawable *drawable, const LisseEffectInfo *effect)
+                  GimpDrawable *drawable, const LisseEffectInfo *effect,
+                  gboolean *undo_group_open)
 {
   DialogState st = { .effect = effect, .config = config, .image = image, .drawable = drawable };
   GError *error = NULL;
@@ -499,8 +499,10 @@ lisse_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpIma
    * final result itself. */
   g_clear_pointer (&st.canvas, lisse_canvas_preview_free);
   g_clear_pointer (&st.region, lisse_region_preview_free);
+  *undo_group_open = FALSE;
   if (ok && st.painter)
     {
+      *undo_group_open = gimp_image_undo_group_start (image);
       st.stored_mask = store_mask (&st);
       if (!st.stored_mask)
         g_printerr ("lisse: %s\n", _("could not store the painted mask as a channel; "

@@ -6,6 +6,7 @@
  * lisse_effect_run() on the visible rectangle. */
 #include "preview.h"
 
+#include "config-params.h"
 #include "lisse-error.h"
 
 #include <glib/gi18n-lib.h>
@@ -14,31 +15,6 @@
 /* Config changes reach GIMP's core at most this often: a slider drag then
  * costs one core render per pause, not one per pixel moved. */
 #define CANVAS_UPDATE_DELAY_MS 150
-
-void
-lisse_preview_read_config (GimpProcedureConfig *config, const LisseEffectInfo *effect,
-                           LisseParams *params, char **choice)
-{
-  lisse_params_init (params, effect->params, effect->n_params);
-  for (int i = 0; i < effect->n_params; i++)
-    {
-      const LisseParamSpec *spec = &effect->params[i];
-      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (config), spec->name);
-      if (!pspec)
-        continue;
-      GValue value = G_VALUE_INIT, as_double = G_VALUE_INIT;
-      g_value_init (&value, pspec->value_type);
-      g_value_init (&as_double, G_TYPE_DOUBLE);
-      g_object_get_property (G_OBJECT (config), spec->name, &value);
-      if (g_value_transform (&value, &as_double))
-        lisse_params_set (params, spec->name, g_value_get_double (&as_double), NULL);
-      g_value_unset (&value);
-      g_value_unset (&as_double);
-    }
-  *choice = NULL;
-  if (effect->choice.name)
-    g_object_get (config, effect->choice.name, choice, NULL);
-}
 
 /* ---- on canvas ---- */
 
@@ -92,9 +68,11 @@ canvas_sync (LisseCanvasPreview *self)
 {
   GObject *filter_config = G_OBJECT (gimp_drawable_filter_get_config (self->filter));
   LisseParams params;
-  char *choice;
+  const char *choice;
 
-  lisse_preview_read_config (self->config, self->effect, &params, &choice);
+  /* The dialog's widgets keep the values in range: no error to show. */
+  if (!lisse_config_read_params (self->config, self->effect, &params, &choice, NULL))
+    return;
   for (int i = 0; i < self->effect->n_params; i++)
     {
       GValue v = G_VALUE_INIT;
@@ -107,7 +85,7 @@ canvas_sync (LisseCanvasPreview *self)
     {
       GValue v = G_VALUE_INIT;
       g_value_init (&v, G_TYPE_STRING);
-      g_value_take_string (&v, choice);
+      g_value_set_static_string (&v, choice);
       set_filter_property (filter_config, self->effect->choice.name, &v);
       g_value_unset (&v);
     }
@@ -250,13 +228,9 @@ read_region (GimpDrawable *drawable, const Babl *format, int x, int y, int w, in
              GError **error)
 {
   int c = babl_format_get_n_components (format);
-  LisseTensor *t = lisse_tensor_try_new (1, c, h, w, error);
-  if (!t)
-    return NULL;
   float *interleaved = g_try_new (float, (size_t) w * h * c);
   if (!interleaved)
     {
-      lisse_tensor_free (t);
       lisse_fail (error, LISSE_ERROR_OUT_OF_MEMORY, _("out of memory for the preview"));
       return NULL;
     }
@@ -264,10 +238,7 @@ read_region (GimpDrawable *drawable, const Babl *format, int x, int y, int w, in
   gegl_buffer_get (buffer, GEGL_RECTANGLE (x, y, w, h), 1.0, format, interleaved,
                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_CLAMP);
   g_object_unref (buffer);
-  size_t plane = (size_t) w * h;
-  for (size_t i = 0; i < plane; i++)
-    for (int ci = 0; ci < c; ci++)
-      t->data[ci * plane + i] = interleaved[i * c + ci];
+  LisseTensor *t = lisse_tensor_new_from_pixels (interleaved, c, w, h, error);
   g_free (interleaved);
   return t;
 }
@@ -314,14 +285,8 @@ static void
 tensor_to_u8 (const LisseTensor *t, int ox, int oy, int w, int h, const Babl *float_format,
               const Babl *u8_format, guchar *out)
 {
-  int c = t->c;
-  size_t plane = lisse_tensor_plane (t);
-  float *interleaved = g_new (float, (size_t) w * h * c);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      for (int ci = 0; ci < c; ci++)
-        interleaved[((size_t) y * w + x) * c + ci]
-          = t->data[ci * plane + (size_t) (oy + y) * t->w + ox + x];
+  float *interleaved = g_new (float, (size_t) w * h * t->c);
+  lisse_tensor_get_pixels (t, ox, oy, w, h, t->c, interleaved);
   babl_process (babl_fish (float_format, u8_format), interleaved, out, (long) w * h);
   g_free (interleaved);
 }
@@ -350,10 +315,9 @@ region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
   if (image && !error && !missing)
     {
       LisseParams params;
-      char *choice;
-      lisse_preview_read_config (self->config, self->effect, &params, &choice);
-      out = lisse_effect_run (self->effect, image, aux, &params, choice, 1.0, NULL, &error);
-      g_free (choice);
+      const char *choice;
+      if (lisse_config_read_params (self->config, self->effect, &params, &choice, &error))
+        out = lisse_effect_run (self->effect, image, aux, &params, choice, 1.0, NULL, &error);
     }
 
   /* Without a result the preview shows the picture as it is, and the

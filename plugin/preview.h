@@ -27,13 +27,6 @@ G_BEGIN_DECLS
  * preview. */
 #define LISSE_PREVIEW_MARGIN 24
 
-/* The config's parameter values into @params (made from effect->params)
- * and the choice's nick into @choice (g_free; NULL when there is none). */
-void lisse_preview_read_config (GimpProcedureConfig   *config,
-                                const LisseEffectInfo *effect,
-                                LisseParams           *params,
-                                char                 **choice);
-
 typedef struct _LisseCanvasPreview LisseCanvasPreview;
 
 /* Appends the filter and shows it; NULL with @error when GIMP cannot run

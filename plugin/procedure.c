@@ -7,6 +7,7 @@
 #include "procedure.h"
 
 #include "apply.h"
+#include "config-params.h"
 #include "dialog.h"
 #include "lisse-error.h"
 
@@ -62,38 +63,9 @@ read_config (GimpProcedureConfig *config, const LisseEffectInfo *effect,
              LisseApplyArgs *args, GError **error)
 {
   args->effect = effect;
-  args->choice = NULL;
   args->aux = NULL;
-  lisse_params_init (&args->params, effect->params, effect->n_params);
-
-  for (int i = 0; i < effect->n_params; i++)
-    {
-      const LisseParamSpec *spec = &effect->params[i];
-      double value;
-
-      if (spec->integer)
-        {
-          int v;
-          g_object_get (config, spec->name, &v, NULL);
-          value = v;
-        }
-      else
-        {
-          g_object_get (config, spec->name, &value, NULL);
-        }
-      /* GIMP has checked the range already; the engine checks again, so a
-       * mismatch between the two declarations cannot go unnoticed. */
-      if (!lisse_params_set (&args->params, spec->name, value, error))
-        return FALSE;
-    }
-
-  if (effect->choice.name)
-    {
-      int id = gimp_procedure_config_get_choice_id (config, effect->choice.name);
-      if (id >= 0 && id < LISSE_EFFECT_MAX_CHOICES && effect->choice.values[id].nick)
-        args->choice = effect->choice.values[id].nick;
-    }
-
+  if (!lisse_config_read_params (config, effect, &args->params, &args->choice, error))
+    return FALSE;
   const char *aux_name = aux_argument_name (effect);
   if (aux_name)
     g_object_get (config, aux_name, &args->aux, NULL);
@@ -120,14 +92,17 @@ run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   GimpDrawable *drawable = drawables[0];
 
   /* WITH_LAST_VALS: libgimp has already put the last values into @config. */
+  gboolean undo_group_open = FALSE;
   if (run_mode == GIMP_RUN_INTERACTIVE
-      && !lisse_dialog_run (procedure, config, image, drawable, effect))
+      && !lisse_dialog_run (procedure, config, image, drawable, effect, &undo_group_open))
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
 
   LisseApplyArgs args;
   gboolean ok = read_config (config, effect, &args, &error)
                 && lisse_apply (drawable, &args, &error);
   g_clear_object (&args.aux);
+  if (undo_group_open)
+    gimp_image_undo_group_end (image);
   if (!ok)
     return fail (procedure, error);
 

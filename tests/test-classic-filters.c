@@ -141,6 +141,28 @@ test_param_validation (void)
       g_clear_error (&error);
     }
 
+  /* Clamped setting: a finite value goes to the nearest end of the range,
+   * integers are rounded; unknown names and NaN stay errors. */
+  {
+    LisseParams params;
+    GError *error = NULL;
+    const LisseFilterInfo *g = &lisse_filter_guided;
+    lisse_params_init (&params, g->params, g->n_params);
+    const LisseParamSpec *radius = lisse_params_find (&params, "radius");
+    g_assert_true (lisse_params_set_clamped (&params, "radius", -5.0, &error));
+    g_assert_cmpfloat (lisse_params_get (&params, "radius"), ==, ceil (radius->min));
+    g_assert_true (lisse_params_set_clamped (&params, "radius", 1e9, &error));
+    g_assert_cmpfloat (lisse_params_get (&params, "radius"), ==, floor (radius->max));
+    g_assert_true (lisse_params_set_clamped (&params, "radius", 2.6, &error));
+    g_assert_cmpfloat (lisse_params_get (&params, "radius"), ==, 3.0);
+    g_assert_false (lisse_params_set_clamped (&params, "epsilon", NAN, &error));
+    g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    g_assert_false (lisse_params_set_clamped (&params, "mu", 1.0, &error));
+    g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+    g_clear_error (&error);
+  }
+
   /* Every declared default is valid and in range. */
   for (guint i = 0; i < G_N_ELEMENTS (mine); i++)
     for (int k = 0; k < mine[i]->n_params; k++)

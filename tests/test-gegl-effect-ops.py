@@ -28,7 +28,10 @@ For every effect of `lisse effect --list` it checks:
     ran once, at level 1 on the half-size buffer with scale 0.5, never at
     level 0; the output is half-size; for smooth (no spatial parameters,
     so the scale changes nothing) it equals `lisse effect smooth` on the
-    half-size image GEGL feeds the op.
+    half-size image GEGL feeds the op;
+  - a gray source (smooth, pencil-sketch): the op runs once on Y'A, the
+    engine's gray path, and equals `lisse effect` on the gray file within
+    1/255 (as the plug-in treats a gray layer).
 Prints TAP (the plan comes last).
 """
 
@@ -59,6 +62,8 @@ RUNS = {
     "pencil-sketch": ({"stroke-length": "8", "line-strength": "1.5"}, "colour"),
 }
 AUX_EFFECTS = {"content-aware": "mask", "joint-filter": "guide"}
+# Run on a gray source too: a network effect and a classical one.
+GRAY_RUNS = ("smooth", "pencil-sketch")
 MENU_PATH = "<Image>/Filters/Lisse"
 
 tap = Tap()
@@ -77,7 +82,9 @@ def make_images(w=128, h=96):
     right; mask.png: a binary disc (binary, so that linear and non-linear
     readings of it agree); guide-gray.png / guide-rgb.png: the shapes
     without noise, moved a little, as a flash image would differ."""
-    cv2.imwrite(os.path.join(TMP, "in.png"), shapes_rgba8(w, h))
+    shapes = shapes_rgba8(w, h)
+    cv2.imwrite(os.path.join(TMP, "in.png"), shapes)
+    cv2.imwrite(os.path.join(TMP, "in-gray.png"), cv2.cvtColor(shapes[..., :3], cv2.COLOR_BGR2GRAY))
     mask = np.zeros((h, w), np.uint8)
     cv2.circle(mask, (94, 48), 28, 255, -1)
     cv2.imwrite(os.path.join(TMP, "mask.png"), mask)
@@ -278,6 +285,14 @@ def main():
         jobs[("gegl-half", name)] = ([GEGL, src, "-s", "0.5", "-o",
                                       os.path.join(TMP, f"half-gegl-{name}.png"), "--",
                                       f"lisse:{name}"], mip)
+    # A gray source: the op must take the engine's gray path (Y'A), as the
+    # plug-in and `lisse effect` do on a gray layer.
+    gray_src = os.path.join(TMP, "in-gray.png")
+    for name in GRAY_RUNS:
+        jobs[("gegl-gray", name)] = ([GEGL, gray_src, "-o", os.path.join(TMP, f"gray-gegl-{name}.png"),
+                                      "--", f"lisse:{name}"], {"G_MESSAGES_DEBUG": "lisse-gegl"})
+        jobs[("lisse-gray", name)] = ([LISSE, "effect", name, "--depth", "16", gray_src,
+                                       os.path.join(TMP, f"gray-lisse-{name}.png")], None)
     # The half-size image GEGL hands an op at level 1.
     jobs[("half-in", None)] = ([GEGL, src, "-s", "0.5", "-o", half_in, "--", "gegl:nop"],
                                {"GEGL_MIPMAP_RENDERING": "1"})
@@ -321,8 +336,8 @@ def main():
     for name in ("smooth", "abstraction"):
         rg = done[("gegl-half", name)]
         # GLib writes debug messages to stdout.
-        runs = re.findall(rf"lisse:{name}: level (\d+), (\d+)x(\d+) pixels, scale (\S+)",
-                          rg.stdout + rg.stderr)
+        runs = re.findall(rf"lisse:{name}: level (\d+), (\d+)x(\d+) pixels, 4 channels, "
+                          r"scale (\S+)", rg.stdout + rg.stderr)
         tap(rg.returncode == 0 and runs == [("1", "64", "48", "0.5")],
             f"lisse:{name} at GEGL level 1 runs once, on the 64×48 level buffer, scale 0.5",
             f"runs logged: {runs}\n{rg.stdout}{rg.stderr}")
@@ -336,6 +351,27 @@ def main():
                    rl.stderr):
                 compare("lisse:smooth level 1", os.path.join(TMP, "half-gegl-smooth.png"),
                         os.path.join(TMP, "half-lisse-smooth.png"), half_in)
+
+    for name in GRAY_RUNS:
+        rg, rl = done[("gegl-gray", name)], done[("lisse-gray", name)]
+        runs = re.findall(rf"lisse:{name}: level 0, 128x96 pixels, (\d+) channels",
+                          rg.stdout + rg.stderr)
+        ok = tap(rg.returncode == 0 and rl.returncode == 0 and runs == ["2"],
+                 f"lisse:{name} on a gray source runs once on gray + alpha (2 channels)",
+                 f"channels logged: {runs}\n{rg.stderr}{rl.stderr}")
+        if ok:
+            a = read_unit(os.path.join(TMP, f"gray-gegl-{name}.png"))
+            b = read_unit(os.path.join(TMP, f"gray-lisse-{name}.png"))
+            src = read_unit(gray_src)
+            # gray + alpha PNGs read as BGRA (B = G = R); plain gray as 2-D
+            ga = a if a.ndim == 2 else a[..., 0]
+            gb = b if b.ndim == 2 else b[..., 0]
+            diff = np.abs(ga - gb).max() if ga.shape == gb.shape else float("inf")
+            tap(diff <= 1.0 / 255 + 1e-9,
+                f"lisse:{name} on a gray source equals `lisse effect` on it within 1/255",
+                f"shapes {a.shape} {b.shape}, max difference {diff * 255:.3f}/255")
+            tap(np.abs(ga - src).mean() > 0.002, f"lisse:{name} on a gray source changes it",
+                f"mean change {np.abs(ga - src).mean():.5f}")
     return tap.finish()
 
 

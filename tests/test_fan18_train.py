@@ -315,5 +315,71 @@ class SmokeRunTest(unittest.TestCase):
                          (14, 14, 14))
 
 
+class FullConfigsTest(unittest.TestCase):
+    """The `cpu` and `gpu` configs run through the same Trainer as `smoke`,
+    but with their own keys (time budget, α warm-up, the 5×5 L2 window,
+    bf16 autocast on CUDA, device "auto").  No GPU is lent to CI, so here
+    each runs on the CPU with only its size shrunk (width, crops, steps,
+    validation): a key the Trainer does not know, or a code path that only
+    these configs take, fails here and not on a lent GPU's clock."""
+
+    SHRINK = {"width": 8, "batch": 2, "crop_min": 48, "crop_max": 64, "steps": 12,
+              "warmup_steps": 6, "budget_probe": [2, 4], "lambda_fixed_steps": 2,
+              "lambda_ramp_steps": 2, "alpha_start": 4, "val_every": 6, "ckpt_every": 6,
+              "val_count": 2, "val_size": 48, "val_batch": 2, "recal_batches": 1,
+              "recal_batch": 2, "recal_size": 48, "log_every": 3, "threads": 1}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="lisse-train-configs-")
+        cls.pack = make_pack(os.path.join(cls.tmp, "pack"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_config(self, name, preset, extra=()):
+        out = os.path.join(self.tmp, f"{name}-{preset}")
+        args = ["--config", name, "--preset", preset, "--out", out, "--crops", self.pack]
+        for k, v in self.SHRINK.items():
+            args += ["--set", f"{k}={json.dumps(v)}"]
+        for item in extra:
+            args += ["--set", item]
+        self.assertEqual(tr.main(args), 0)
+        with open(os.path.join(out, "log.jsonl")) as f:
+            recs = [json.loads(line) for line in f]
+        return recs, torch.load(os.path.join(out, "last.pt"), map_location="cpu",
+                                weights_only=False)
+
+    def check(self, name, preset, recs, ck):
+        cfg = tr.CONFIGS[name]
+        train = recs[0]["train"]
+        # what was not shrunk is the config's own
+        for k in ("lr", "lr_min", "large_window_radius", "amp", "scale_max", "clip_grad"):
+            self.assertEqual(train[k], list(cfg[k]) if isinstance(cfg[k], tuple) else cfg[k], k)
+        self.assertEqual(recs[-1]["kind"], "done")
+        losses = [r["loss"] for r in recs if r["kind"] == "train"]
+        self.assertTrue(losses and all(math.isfinite(v) for v in losses))
+        self.assertEqual(ck["preset"], preset)
+        self.assertTrue(ck["bn_recalibrated"])
+
+    def test_cpu_config(self):
+        recs, ck = self.run_config("cpu", "detail")
+        self.check("cpu", "detail", recs, ck)
+        self.assertEqual(ck["step"], 12)
+
+    def test_gpu_config_on_cpu(self):
+        # the real config's budget (23 min) is far from binding here: the
+        # probe must keep the configured steps
+        recs, ck = self.run_config("gpu", "smooth")
+        self.check("gpu", "smooth", recs, ck)
+        self.assertEqual(recs[0]["device"], "cuda" if torch.cuda.is_available() else "cpu")
+        self.assertEqual(recs[0]["amp"], torch.cuda.is_available())
+        budget = [r for r in recs if r["kind"] == "budget"]
+        self.assertEqual(len(budget), 1)
+        self.assertEqual(budget[0]["steps"], 12)
+        self.assertEqual(ck["step"], 12)
+
+
 if __name__ == "__main__":
     unittest.main()

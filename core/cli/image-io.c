@@ -614,13 +614,7 @@ lisse_image_read_rect (int x, int y, LisseTensor *dst, gpointer data, GError **e
       GeglRectangle rect = { x, y + y0, w, nrows };
       gegl_buffer_get (r->buffer, &rect, 1.0, r->float_format, tmp,
                        GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-      gsize count = (gsize) nrows * w;
-      for (int ch = 0; ch < c; ch++)
-        {
-          float *plane = lisse_tensor_channel (dst, 0, ch) + (gsize) y0 * w;
-          for (gsize i = 0; i < count; i++)
-            plane[i] = tmp[i * c + ch];
-        }
+      lisse_tensor_set_pixels (dst, 0, y0, w, nrows, c, tmp);
     }
   g_free (tmp);
   return TRUE;
@@ -824,18 +818,13 @@ lisse_image_write_rect (int x, int y, const LisseTensor *src, gpointer data, GEr
   for (int y0 = 0; y0 < h; y0 += rows)
     {
       int nrows = MIN (rows, h - y0);
-      gsize count = (gsize) nrows * w;
-      for (int ch = 0; ch < c; ch++)
-        {
-          const float *plane = lisse_tensor_channel (src, 0, ch) + (gsize) y0 * w;
-          for (gsize i = 0; i < count; i++)
-            {
-              float v = plane[i];
-              if (clamp)
-                v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;   /* NaN → 0 */
-              tmp[i * c + ch] = v;
-            }
-        }
+      lisse_tensor_get_pixels (src, 0, y0, w, nrows, c, tmp);
+      if (clamp)
+        for (gsize i = 0, n = (gsize) nrows * w * c; i < n; i++)
+          {
+            float v = tmp[i];
+            tmp[i] = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;   /* NaN → 0 */
+          }
       GeglRectangle rect = { x, y + y0, w, nrows };
       gegl_buffer_set (wr->buffer, &rect, 0, wr->float_format, tmp, GEGL_AUTO_ROWSTRIDE);
     }

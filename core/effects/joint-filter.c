@@ -19,9 +19,6 @@
 
 #include <math.h>
 
-/* The top of WLS's λ range (wls.c): radii beyond about 28 px saturate. */
-#define WLS_LAMBDA_MAX 50.0
-
 static const LisseParamSpec joint_params[] = {
   { "radius", "r", N_("Spatial extent of the smoothing in pixels"), 1.0, 100.0, 4.0, FALSE },
   { "range", "ρ", N_("Edge threshold in [0,1] intensity units: guide differences well above ρ "
@@ -41,15 +38,16 @@ joint_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTen
   LisseParams fp;
   lisse_params_init (&fp, filter->params, filter->n_params);
   gboolean ok;
+  /* A preview far zoomed out (scale < 1) or a wide radius can map beyond a
+   * filter's own range: each value goes to the nearest end of it. */
   if (g_str_equal (choice, "guided"))
-    ok = lisse_params_set (&fp, "radius", MAX (1.0, round (radius)), error)
-         && lisse_params_set (&fp, "epsilon", MAX (range * range, 1e-6), error);
+    ok = lisse_params_set_clamped (&fp, "radius", round (radius), error)
+         && lisse_params_set_clamped (&fp, "epsilon", range * range, error);
   else if (g_str_equal (choice, "joint-bilateral"))
-    ok = lisse_params_set (&fp, "sigma-s", MAX (radius, 0.5), error)
-         && lisse_params_set (&fp, "sigma-r", range, error);
-  else
-    ok = lisse_params_set (&fp, "lambda", MIN ((radius / 4.0) * (radius / 4.0), WLS_LAMBDA_MAX),
-                           error);
+    ok = lisse_params_set_clamped (&fp, "sigma-s", radius, error)
+         && lisse_params_set_clamped (&fp, "sigma-r", range, error);
+  else   /* WLS: radii beyond about 28 px saturate at the top of its λ range */
+    ok = lisse_params_set_clamped (&fp, "lambda", (radius / 4.0) * (radius / 4.0), error);
   if (!ok)
     return NULL;
   /* The guide's alpha plays no part (effect.h): view its colour channels. */

@@ -40,14 +40,14 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
   LisseParams fp;
   lisse_params_init (&fp, filter->params, filter->n_params);
   gboolean ok;
-  /* A preview far zoomed out can ask for less than the filters' smallest
-   * σ: clamp to it (the texture is then below a pixel anyway). */
+  /* A preview far zoomed out can ask for less than a filter's smallest σ:
+   * the nearest end of its range (the texture is then below a pixel anyway). */
   if (g_str_equal (choice, "rtv"))
-    ok = lisse_params_set (&fp, "sigma", CLAMP (sigma, 0.5, 10.0), error)
-         && lisse_params_set (&fp, "lambda", RTV_LAMBDA_PER_STRENGTH * strength, error);
+    ok = lisse_params_set_clamped (&fp, "sigma", sigma, error)
+         && lisse_params_set_clamped (&fp, "lambda", RTV_LAMBDA_PER_STRENGTH * strength, error);
   else
-    ok = lisse_params_set (&fp, "sigma-s", CLAMP (sigma, 0.5, 100.0), error)
-         && lisse_params_set (&fp, "sigma-r", RGF_SIGMA_R_PER_STRENGTH * strength, error);
+    ok = lisse_params_set_clamped (&fp, "sigma-s", sigma, error)
+         && lisse_params_set_clamped (&fp, "sigma-r", RGF_SIGMA_R_PER_STRENGTH * strength, error);
   if (!ok)
     return NULL;
   LisseTensor *out = lisse_filter_run (filter, image, lisse_effect_n_color (image), NULL,

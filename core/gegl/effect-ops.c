@@ -20,7 +20,9 @@
  * The result is cached, so GIMP's chunked rendering computes it once.
  *
  * Pixels are "R'G'B'A float" in the input's own space, the networks'
- * encoding; the effect copies alpha through.  A mask is read as "Y float"
+ * encoding, or "Y'A float" when the input's source is gray, so that a gray
+ * layer takes the same gray path as in the plug-in's final run (effect.h);
+ * the effect copies alpha through.  A mask is read as "Y float"
  * (a channel's stored coverage); a guide as "Y' float" when its source is
  * gray and "R'G'B'A float" otherwise (effects ignore a guide's alpha).
  *
@@ -179,7 +181,7 @@ static void
 effect_op_prepare (GeglOperation *operation)
 {
   const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (operation)->data->info;
-  lisse_op_set_rgba_formats (operation);
+  lisse_op_set_formats (operation);
   if (info->aux != LISSE_EFFECT_AUX_NONE)
     gegl_operation_set_format (operation, "aux", aux_format (operation, info));
 }
@@ -204,7 +206,7 @@ read_aux (GeglOperation *operation, const LisseEffectInfo *info, GeglBuffer *aux
     }
   gegl_buffer_get (aux, rect, 1.0 / (1 << level), format, pixels, GEGL_AUTO_ROWSTRIDE,
                    info->aux == LISSE_EFFECT_AUX_MASK ? GEGL_ABYSS_NONE : GEGL_ABYSS_CLAMP);
-  LisseTensor *t = lisse_op_tensor_from_pixels (pixels, nc, rect->width, rect->height,
+  LisseTensor *t = lisse_tensor_new_from_pixels (pixels, nc, rect->width, rect->height,
                                                 error);
   g_free (pixels);
   return t;
@@ -213,7 +215,7 @@ read_aux (GeglOperation *operation, const LisseEffectInfo *info, GeglBuffer *aux
 /* A LisseOpRunFunc: runs the effect on @pixels with @aux (a GeglBuffer or
  * NULL) as its mask or guide. */
 static gboolean
-run_effect (GeglOperation *operation, float *pixels, const GeglRectangle *rect, int level,
+run_effect (GeglOperation *operation, float *pixels, int nc, const GeglRectangle *rect, int level,
             gpointer aux, GError **error)
 {
   LisseEffectOp *self = (LisseEffectOp *) operation;
@@ -228,7 +230,7 @@ run_effect (GeglOperation *operation, float *pixels, const GeglRectangle *rect, 
       return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT, "no %s connected to the aux pad",
                          what);
     }
-  g_autoptr (LisseTensor) image = lisse_op_tensor_from_pixels (pixels, 4, rect->width,
+  g_autoptr (LisseTensor) image = lisse_tensor_new_from_pixels (pixels, nc, rect->width,
                                                                rect->height, error);
   if (!image)
     return FALSE;
@@ -248,8 +250,8 @@ run_effect (GeglOperation *operation, float *pixels, const GeglRectangle *rect, 
   /* The level's buffer is already 1/2^level of the full size. */
   const double scale = ldexp (1.0, -level);
 
-  g_debug ("%s: level %d, %dx%d pixels, scale %g", data->op_name, level,
-           rect->width, rect->height, scale);
+  g_debug ("%s: level %d, %dx%d pixels, %d channels, scale %g", data->op_name, level,
+           rect->width, rect->height, nc, scale);
   LisseOpProgress state = { operation, _(info->title), 0.0 };
   LisseProgress progress = { lisse_op_progress, &state, 0.0, 1.0 };
   gegl_operation_progress (operation, 0.0, (gchar *) state.message);
@@ -258,13 +260,13 @@ run_effect (GeglOperation *operation, float *pixels, const GeglRectangle *rect, 
   gegl_operation_progress (operation, 1.0, (gchar *) state.message);
   if (!result)
     return FALSE;
-  if (result->c != 4 || result->h != rect->height || result->w != rect->width)
+  if (result->c != nc || result->h != rect->height || result->w != rect->width)
     {
       return lisse_fail (error, LISSE_ERROR_BAD_IMAGE,
-                         "the effect returned a %d×%d×%d image for a 4×%d×%d one",
-                         result->c, result->h, result->w, rect->height, rect->width);
+                         "the effect returned a %d×%d×%d image for a %d×%d×%d one",
+                         result->c, result->h, result->w, nc, rect->height, rect->width);
     }
-  lisse_op_pixels_from_tensor (result, pixels);
+  lisse_tensor_get_pixels (result, 0, 0, result->w, result->h, nc, pixels);
   return TRUE;
 }
 

@@ -20,9 +20,10 @@
  * bounding box, which is also the output's (a layer never grows).  The
  * result is cached, so GIMP's chunked rendering computes it once.
  *
- * Pixels are "R'G'B'A float" in the input's own space: the filters are
- * defined on non-linear values, as the command line sees them, and alpha
- * passes through untouched (three colour channels are filtered).
+ * Pixels are "R'G'B'A float" ("Y'A float" from a gray source) in the
+ * input's own space: the filters are defined on non-linear values, as the
+ * command line sees them, and alpha passes through untouched (the colour
+ * channels are filtered).
  *
  * Zoomed-out rendering (GEGL `level` > 0, e.g. GIMP's canvas preview below
  * 100 %) processes the image at that level's resolution, as GEGL's own ops
@@ -223,13 +224,13 @@ params_for_level (const LisseFilterOp *self, const LisseFilterOpClass *klass, in
 
 /* A LisseOpRunFunc: runs the op's filter on @pixels. */
 static gboolean
-run_filter (GeglOperation *operation, float *pixels, const GeglRectangle *rect, int level,
+run_filter (GeglOperation *operation, float *pixels, int nc, const GeglRectangle *rect, int level,
             gpointer user_data, GError **error)
 {
   LisseFilterOp *self = (LisseFilterOp *) operation;
   LisseFilterOpClass *klass = LISSE_FILTER_OP_GET_CLASS (operation);
 
-  g_autoptr (LisseTensor) image = lisse_op_tensor_from_pixels (pixels, 4, rect->width,
+  g_autoptr (LisseTensor) image = lisse_tensor_new_from_pixels (pixels, nc, rect->width,
                                                                rect->height, error);
   if (!image)
     return FALSE;
@@ -238,12 +239,12 @@ run_filter (GeglOperation *operation, float *pixels, const GeglRectangle *rect, 
   LisseOpProgress state = { operation, "", 0.0 };
   LisseProgress progress = { lisse_op_progress, &state, 0.0, 1.0 };
   gegl_operation_progress (operation, 0.0, (gchar *) "");
-  g_autoptr (LisseTensor) result = lisse_filter_run (klass->filter, image, 3, NULL, &params,
+  g_autoptr (LisseTensor) result = lisse_filter_run (klass->filter, image, nc - 1, NULL, &params,
                                                      &progress, error);
   gegl_operation_progress (operation, 1.0, (gchar *) "");
   if (!result)
     return FALSE;
-  lisse_op_pixels_from_tensor (result, pixels);
+  lisse_tensor_get_pixels (result, 0, 0, result->w, result->h, nc, pixels);
   return TRUE;
 }
 
@@ -282,7 +283,7 @@ filter_op_class_init (gpointer g_class, gpointer class_data)
       g_object_class_install_property (object_class, i + 1, make_pspec (spec, &ui));
     }
 
-  operation_class->prepare = lisse_op_set_rgba_formats;
+  operation_class->prepare = lisse_op_set_formats;
   lisse_op_class_use_whole_input (operation_class);
   /* One call over the whole image: the core parallelises inside. */
   operation_class->threaded = FALSE;

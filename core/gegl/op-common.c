@@ -66,10 +66,13 @@ lisse_op_value_set_number (GValue *value, double v)
 }
 
 void
-lisse_op_set_rgba_formats (GeglOperation *operation)
+lisse_op_set_formats (GeglOperation *operation)
 {
   const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
+  const Babl *source = gegl_operation_get_source_format (operation, "input");
+  gboolean gray = source && babl_format_get_n_components (source)
+                            - (babl_format_has_alpha (source) ? 1 : 0) == 1;
+  const Babl *format = babl_format_with_space (gray ? "Y'A float" : "R'G'B'A float", space);
   gegl_operation_set_format (operation, "input", format);
   gegl_operation_set_format (operation, "output", format);
 }
@@ -133,34 +136,6 @@ lisse_op_class_use_whole_input (GeglOperationClass *operation_class)
   operation_class->get_cached_region = whole_input_cached_region;
 }
 
-LisseTensor *
-lisse_op_tensor_from_pixels (const float *pixels, int nc, int w, int h, GError **error)
-{
-  LisseTensor *t = lisse_tensor_try_new (1, nc, h, w, error);
-  if (!t)
-    return NULL;
-  const size_t n = (size_t) w * h;
-  for (int c = 0; c < nc; c++)
-    {
-      float *plane = lisse_tensor_channel (t, 0, c);
-      for (size_t i = 0; i < n; i++)
-        plane[i] = pixels[(size_t) nc * i + c];
-    }
-  return t;
-}
-
-void
-lisse_op_pixels_from_tensor (const LisseTensor *t, float *pixels)
-{
-  const size_t n = (size_t) t->w * t->h;
-  for (int c = 0; c < 4; c++)
-    {
-      const float *plane = lisse_tensor_channel (t, 0, c);
-      for (size_t i = 0; i < n; i++)
-        pixels[4 * i + c] = plane[i];
-    }
-}
-
 gboolean
 lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
                          GeglBuffer *input, GeglBuffer *output,
@@ -184,7 +159,8 @@ lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
   if (rect.width <= 0 || rect.height <= 0)
     return TRUE;
 
-  float *pixels = g_try_malloc_n ((size_t) rect.width * rect.height, 4 * sizeof (float));
+  const int nc = babl_format_get_n_components (format);
+  float *pixels = g_try_malloc_n ((size_t) rect.width * rect.height, nc * sizeof (float));
   if (!pixels)
     {
       g_warning ("%s: out of memory for a %d×%d image; the input is passed through unchanged",
@@ -196,7 +172,7 @@ lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
 
   GError *error = NULL;
-  if (!run (operation, pixels, &rect, level, user_data, &error))
+  if (!run (operation, pixels, nc, &rect, level, user_data, &error))
     {
       g_warning ("%s: %s; the input is passed through unchanged", op_name,
                  error ? error->message : "failed");

@@ -26,8 +26,11 @@ GParamSpec *lisse_op_param_pspec (const LisseParamSpec *spec, const char *nick,
 double lisse_op_value_get_number (const GValue *value);
 void   lisse_op_value_set_number (GValue *value, double v);
 
-/* Sets "input" and "output" to "R'G'B'A float" in the input's space. */
-void lisse_op_set_rgba_formats (GeglOperation *operation);
+/* Sets "input" and "output" to "Y'A float" when the input's source is gray
+ * (one colour component) and to "R'G'B'A float" otherwise, in the input's
+ * space: a gray layer then takes the engine's gray path, as the plug-in
+ * and the command line run it, instead of R = G = B through a network. */
+void lisse_op_set_formats (GeglOperation *operation);
 
 /* Makes the class's regions the whole input: the bounding box is the
  * input's (a layer never grows, and an aux pad larger than the layer must
@@ -36,17 +39,10 @@ void lisse_op_set_rgba_formats (GeglOperation *operation);
  * asked for when the input is unbounded. */
 void lisse_op_class_use_whole_input (GeglOperationClass *operation_class);
 
-/* Interleaved pixels of @nc channels -> a new 1×nc×h×w tensor. */
-LisseTensor *lisse_op_tensor_from_pixels (const float *pixels, int nc, int w, int h,
-                                          GError **error);
-
-/* A 1×4×h×w tensor -> interleaved R'G'B'A @pixels (w×h of them). */
-void lisse_op_pixels_from_tensor (const LisseTensor *t, float *pixels);
-
-/* Runs the engine on @pixels (interleaved R'G'B'A over @rect, in mipmap
- * @level's coordinates) in place; FALSE with @error set when it fails,
- * @pixels then unchanged. */
-typedef gboolean (*LisseOpRunFunc) (GeglOperation *operation, float *pixels,
+/* Runs the engine on @pixels (interleaved, @nc floats a pixel — Y'A or
+ * R'G'B'A — over @rect, in mipmap @level's coordinates) in place; FALSE
+ * with @error set when it fails, @pixels then unchanged. */
+typedef gboolean (*LisseOpRunFunc) (GeglOperation *operation, float *pixels, int nc,
                                     const GeglRectangle *rect, int level,
                                     gpointer user_data, GError **error);
 
