@@ -80,6 +80,7 @@ run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   GError *error = NULL;
 
   gegl_init (NULL, NULL);
+  g_debug ("%s: run mode %d", gimp_procedure_get_name (procedure), (int) run_mode);
 
   gsize n_drawables = drawables ? gimp_core_object_array_get_length ((GObject **) drawables) : 0;
   if (n_drawables != 1)

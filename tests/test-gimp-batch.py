@@ -27,8 +27,9 @@ arguments and exports the results; Python then checks:
   - a rectangular selection: nothing changes outside it, and inside it the
     pixels equal those of the whole-layer run (the margin read around the
     selection covers the network's reach);
-  - WITH_LAST_VALS runs without a dialog; an int argument (levels) and the
-    choice arguments are taken by name;
+  - WITH_LAST_VALS runs without a dialog and uses the stored last values
+    (written into the private profile first), not the defaults; an int
+    argument (levels) and the choice arguments are taken by name;
   - bad calls fail with a message naming the problem and leave the image
     untouched and clean (no undo step): λf out of range, Joint Filter
     without a guide or with a guide of another size, two drawables, an
@@ -176,6 +177,11 @@ def scheme_call(effect, params, choice, aux, run_mode="RUN-NONINTERACTIVE", draw
         args.append(f"#:{aux} {aux}")
     return f"(plug-in-lisse-{effect} {' '.join(args)})"
 
+
+# The last values a WITH_LAST_VALS run of Smooth must use: written where
+# libgimp keeps them (<profile>/plug-in-settings/GimpProcedureConfigRun-<name>.last in GIMP 3.0.4,
+# GimpConfig syntax) before GIMP starts, since only INTERACTIVE runs save them.
+LAST_VALS = {"lambda-f": 2.5, "lambda-e": 0.3}
 
 RUNS = {name: scheme_call(*spec) for name, spec in EFFECT_RUNS.items()}
 RUNS.update({
@@ -367,6 +373,11 @@ def main():
     shutil.copy2(PLUGIN, os.path.join(plug_ins, "lisse", "lisse"))
     with open(os.path.join(profile, "gimprc"), "w") as f:
         f.write('(plug-in-path "%s%s%s")\n' % (plug_ins, os.pathsep, plugin_path_dirs()))
+    settings = os.path.join(profile, "plug-in-settings")
+    os.makedirs(settings, exist_ok=True)
+    with open(os.path.join(settings, "GimpProcedureConfigRun-plug-in-lisse-smooth.last"), "w") as f:
+        f.write("# test-gimp-batch.py: the values its WITH_LAST_VALS run must use\n")
+        f.writelines(f"({k} {fmt(v)})\n" for k, v in LAST_VALS.items())
 
     dirs = model_dirs()
     missing = [m for m in ("fan18-smooth", "fan18-detail")
@@ -475,7 +486,28 @@ def main():
         d = int(np.abs(img.astype(int) - ref.astype(int))[sel].max())
         tap(d <= 1, f"{name}: same pixels as `lisse effect` (max |Δ| {d}/255)", f"max |Δ| {d}")
 
-    check_run("last-vals", rgba)
+    # WITH_LAST_VALS: the stored values, not the defaults.
+    img = check_run("last-vals", rgba)
+    if img is not None and LISSE:
+        refs = {}
+        for tag, sets in (("last", LAST_VALS), ("default", {})):
+            path = os.path.join(tmp, f"cli-last-vals-{tag}.png")
+            cmd = [LISSE, "effect", "smooth"]
+            for k, v in sets.items():
+                cmd += ["--set", f"{k}={fmt(v)}"]
+            r = subprocess.run(cmd + [os.path.join(tmp, "rgba.png"), path],
+                               capture_output=True, text=True)
+            refs[tag] = read_png(path) if r.returncode == 0 else None
+        if all(ref is not None and ref.shape == img.shape for ref in refs.values()):
+            vis = rgba[..., 3] > 0
+            d = {t: int(np.abs(img.astype(int) - ref.astype(int))[vis].max())
+                 for t, ref in refs.items()}
+            tap(d["last"] <= 1 and d["default"] > 1,
+                f"last-vals: the stored values {LAST_VALS}, not the defaults, were used "
+                f"(max |Δ| {d['last']}/255 to them, {d['default']}/255 to the defaults)",
+                f"max |Δ| to the stored values' result {d['last']}, to the defaults' {d['default']}")
+        else:
+            tap(False, "last-vals: `lisse effect smooth` references written", "")
 
     # Selection: unchanged outside; inside equal to the whole-layer run.
     img = check_run("selection", rgba)
