@@ -624,16 +624,33 @@ test_abstraction_and_pencil (void)
     }
   g_assert_cmpfloat (hi, >, 0.9f);
   g_assert_cmpfloat (lo, <, 0.8f);
-  /* Coloured pencil = pencil tone × smoothed colour. */
+  /* Coloured pencil: the graphite drawing in place of the smoothed
+   * colour's luma, c + (R − Y). */
   const char *lf2[] = { "lambda-f=2", NULL };
-  g_autoptr (LisseTensor) tone = run_effect (&lisse_effect_pencil_sketch, image, NULL, "gray", 1.0, lf2);
+  g_autoptr (LisseTensor) drawing = run_effect (&lisse_effect_pencil_sketch, image, NULL, "gray", 1.0, lf2);
   g_autoptr (LisseTensor) colour = run_effect (&lisse_effect_pencil_sketch, image, NULL, "colour", 1.0, lf2);
-  for (int c = 0; c < 3; c++)
-    for (int i = 0; i < W * H; i++)
-      g_assert_cmpfloat (fabsf (lisse_tensor_channel (colour, 0, c)[i]
-                                - tone->data[i] * lisse_tensor_channel (smooth, 0, c)[i]), <=, 1e-6f);
-  /* Line strength 0: blank paper. */
-  const char *none[] = { "line-strength=0", NULL };
+  for (int i = 0; i < W * H; i++)
+    {
+      float sc[3];
+      for (int c = 0; c < 3; c++)
+        sc[c] = CLAMP (lisse_tensor_channel (smooth, 0, c)[i], 0.0f, 1.0f);
+      const float y = 0.2126f * sc[0] + 0.7152f * sc[1] + 0.0722f * sc[2];
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpfloat (fabsf (lisse_tensor_channel (colour, 0, c)[i]
+                                  - CLAMP (sc[c] + drawing->data[i] - y, 0.0f, 1.0f)), <=, 1e-5f);
+    }
+  /* Shading only darkens (T = H^β ≤ 1), and visibly somewhere. */
+  const char *lines_only[] = { "lambda-f=2", "shading=0", NULL };
+  g_autoptr (LisseTensor) lines = run_effect (&lisse_effect_pencil_sketch, image, NULL, "gray", 1.0, lines_only);
+  gboolean shaded = FALSE;
+  for (int i = 0; i < W * H; i++)
+    {
+      g_assert_cmpfloat (drawing->data[i], <=, lines->data[i] + 1e-6f);
+      shaded |= drawing->data[i] < lines->data[i] - 0.1f;
+    }
+  g_assert_true (shaded);
+  /* Line strength 0 and no shading: blank paper. */
+  const char *none[] = { "line-strength=0", "shading=0", NULL };
   g_autoptr (LisseTensor) blank = run_effect (&lisse_effect_pencil_sketch, image, NULL, NULL, 1.0, none);
   for (size_t i = 0; i < lisse_tensor_numel (blank); i++)
     g_assert_cmpfloat (blank->data[i], ==, 1.0f);

@@ -14,12 +14,19 @@
  *   pixel votes for the direction of the line it lies on);
  *   S' = Σi Li ∗ Ci: every edge pixel drawn as a stroke along its line, so
  *   strokes run a little past corners and ends, as a hand does.
- * Pencil tone P = exp(−k·γ·S'), k the line strength, γ = 6: a step edge of
+ * Lines P = exp(−k·γ·S'), k the line strength, γ = 6: a step edge of
  * contrast 0.3 draws a mid-gray line (no per-image normalisation, so a
- * preview matches the full result and results do not depend on tiling).
- * Graphite: R'=G'=B'=P; coloured pencil: P times the smoothed colour. */
+ * preview matches the full result).
+ *
+ * Tone (Lu et al. §3.2–3.3, pencil-tone.c): Y histogram-matched to a pencil
+ * drawing's tone distribution gives J; a procedural pencil texture H laid
+ * over it as T = H^β, β fitted so that T follows J.  The drawing is
+ * R = P · T^s, s the shading (0: lines only).
+ * Graphite: R'=G'=B'=R; coloured pencil (Lu et al. §4): R replaces the
+ * smoothed colour's luma, c' = c + (R − Y). */
 #include "effect-private.h"
 #include "i18n.h"
+#include "pencil-tone.h"
 #include "lisse-error.h"
 #include "effects-all.h"
 
@@ -141,6 +148,8 @@ static const LisseParamSpec pencil_params[] = {
   { "stroke-length", N_("Stroke length"), N_("Length of the pencil strokes in pixels"),
     2.0, 40.0, 10.0, FALSE },
   { "line-strength", N_("Line strength"), N_("How dark the lines are"), 0.0, 3.0, 1.0, FALSE },
+  { "shading", N_("Shading"), N_("Pencil shading of the tones, with its paper-like texture "
+    "(0: lines only)"), 0.0, 1.0, 1.0, FALSE },
 };
 
 static LisseTensor *
@@ -151,6 +160,7 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
   (void) info; (void) aux;
   const double length = MAX (1.0, lisse_params_get (params, "stroke-length") * scale);
   const double k = lisse_params_get (params, "line-strength");
+  const double shading = lisse_params_get (params, "shading");
   LisseTensor *out = lisse_effect_smooth_with ("fan18-smooth", image,
                                                lisse_params_get (params, "lambda-f"), NAN,
                                                NULL, progress, error);
@@ -222,14 +232,26 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
         sketch[i] += resp[i];
     }
 
-  const gboolean colour = g_str_equal (choice, "colour");
-  for (size_t i = 0; i < plane; i++)
+  /* The tone layer T (grad, votes and resp are free again). */
+  float *tone = grad;
+  gboolean ok = TRUE;
+  if (shading > 0.0)
     {
-      const float pencil = expf ((float) (-k * PENCIL_GAMMA) * sketch[i]);
+      lisse_pencil_texture (w, h, scale, votes);
+      ok = lisse_pencil_tone_map (y, w, h, resp, error)
+           && lisse_pencil_tone_render (votes, resp, w, h, tone, error);
+    }
+
+  const gboolean colour = g_str_equal (choice, "colour");
+  for (size_t i = 0; ok && i < plane; i++)
+    {
+      float drawing = expf ((float) (-k * PENCIL_GAMMA) * sketch[i]);
+      if (shading > 0.0)
+        drawing *= powf (tone[i], (float) shading);
       for (int c = 0; c < nc; c++)
         {
           float *p = lisse_tensor_channel (out, 0, c) + i;
-          *p = colour ? pencil * *p : pencil;
+          *p = colour ? *p + (drawing - y[i]) : drawing;
         }
     }
   for (int d = 0; d < N_DIRECTIONS; d++)
@@ -241,6 +263,11 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
   g_free (resp);
   g_free (grad);
   g_free (y);
+  if (!ok)
+    {
+      lisse_tensor_free (out);
+      return NULL;
+    }
   lisse_effect_clamp (out);
   return out;
 }
@@ -255,7 +282,7 @@ const LisseEffectInfo lisse_effect_pencil_sketch = {
   .choice = {
     .name = "style",
     .label = N_("Style"),
-    .blurb = N_("Graphite (gray) or coloured pencil (the lines multiplied with the smoothed colours)"),
+    .blurb = N_("Graphite (gray) or coloured pencil (the drawing as the brightness of the smoothed colours)"),
     .values = {
       { "gray", N_("Graphite") },
       { "colour", N_("Coloured pencil") },
