@@ -37,9 +37,10 @@ gboolean lisse_pencil_tone_map (const float *y, int w, int h, float *j, GError *
 void lisse_pencil_texture (int w, int h, double scale, float *tex);
 
 /* Lu et al. §3.3: β minimising ‖β·ln H − ln J‖² + θ‖∇β‖² (θ = 0.2,
- * 4-neighbour differences, no wrap-around) by preconditioned conjugate
- * gradients in double precision, dot products summed in a fixed order (the
- * same result for any thread count); then T = H^β into @tone.  J is clamped to ≥ 1/255.
+ * 4-neighbour differences, no wrap-around) by Jacobi-preconditioned
+ * conjugate gradients (float vectors, dot products summed in double in a
+ * fixed order: the same result for any thread count); then T = H^β into
+ * @tone.  J is clamped to ≥ 1/255.
  * FALSE with @error only when memory runs out. */
 gboolean lisse_pencil_tone_render (const float *tex, const float *j, int w, int h,
                                    float *tone, GError **error);
