@@ -215,3 +215,30 @@ def gegl_api(tap):
     Gegl.config().props.application_license = "GPL3"
     Gegl.init(None)
     return Gegl
+
+
+def tiny_fan18_model(path, seed):
+    """Writes a width-4 fan18 file with random weights (layout:
+    core/nets/fan18.c) to @path: a network as cheap as possible that the
+    engine runs through its whole fan18 path (tests, effect benchmarks)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+    rng = np.random.default_rng(seed)
+    f = 4
+    shapes = {"conv0": (f, 5, 3, 3), "conv1": (f, f, 3, 3), "down": (f, f, 3, 3)}
+    for i in range(10):
+        shapes[f"res{i}.conv_a"] = (f, f, 3, 3)
+        shapes[f"res{i}.conv_b"] = (f, f, 3, 3)
+    shapes.update({"up": (f, f, 4, 4), "conv_out1": (f, f, 3, 3), "conv_out2": (3, f, 1, 1)})
+    tensors = {}
+    for layer, shape in shapes.items():
+        fan_in = shape[1] * shape[2] * shape[3]
+        scale = (0.5 if layer == "conv_out2" else 1.0) / np.sqrt(fan_in)
+        w = rng.uniform(-scale, scale, shape).astype(np.float32)
+        if layer == "conv0":
+            w[:, 3:] *= 4  # the λ features matter
+        tensors[layer + ".weight"] = w
+        bias_n = shape[1] if layer == "up" else shape[0]
+        tensors[layer + ".bias"] = rng.uniform(-0.05, 0.05, bias_n).astype(np.float32)
+    save_file(tensors, path, metadata={"architecture": "fan18"})
+    return path

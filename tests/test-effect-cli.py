@@ -26,9 +26,9 @@ import sys
 import tempfile
 
 from lisse_testlib import Tap, import_or_skip
+import lisse_testlib
 
-np, cv2, safetensors_numpy = import_or_skip("numpy", "cv2", "safetensors.numpy")
-save_file = safetensors_numpy.save_file
+np, cv2, _ = import_or_skip("numpy", "cv2", "safetensors.numpy")
 
 LISSE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
 TMP = tempfile.mkdtemp(prefix="lisse-effect-cli-test-")
@@ -58,27 +58,7 @@ def path(name):
 
 
 def fan18_model(name, seed):
-    """A width-4 fan18 file with random weights (layout: core/nets/fan18.c)."""
-    rng = np.random.default_rng(seed)
-    f = 4
-    shapes = {"conv0": (f, 5, 3, 3), "conv1": (f, f, 3, 3), "down": (f, f, 3, 3)}
-    for i in range(10):
-        shapes[f"res{i}.conv_a"] = (f, f, 3, 3)
-        shapes[f"res{i}.conv_b"] = (f, f, 3, 3)
-    shapes.update({"up": (f, f, 4, 4), "conv_out1": (f, f, 3, 3), "conv_out2": (3, f, 1, 1)})
-    tensors = {}
-    for layer, shape in shapes.items():
-        fan_in = shape[1] * shape[2] * shape[3]
-        scale = (0.5 if layer == "conv_out2" else 1.0) / np.sqrt(fan_in)
-        w = rng.uniform(-scale, scale, shape).astype(np.float32)
-        if layer == "conv0":
-            w[:, 3:] *= 4  # the λ features matter
-        tensors[layer + ".weight"] = w
-        bias_n = shape[1] if layer == "up" else shape[0]
-        tensors[layer + ".bias"] = rng.uniform(-0.05, 0.05, bias_n).astype(np.float32)
-    p = os.path.join(MODELS, name + ".safetensors")
-    save_file(tensors, p, metadata={"architecture": "fan18"})
-    return p
+    return lisse_testlib.tiny_fan18_model(os.path.join(MODELS, name + ".safetensors"), seed)
 
 
 def scene(h, w, channels, seed=0):
