@@ -17,8 +17,9 @@
  * Test hooks (tests/test-gimp-dialogs.py), read from the environment:
  *   LISSE_DIALOG_DUMP=DIR   once the dialog is up (and an in-dialog preview
  *     has been computed, or 10 s passed) write DIR/<effect>.ready: the
- *     title, the widget tree and the previews' state; when OK is pressed
- *     write DIR/<effect>.done likewise, plus the stored mask channel.
+ *     title, the choice's value, the widget tree and the previews' state;
+ *     when OK is pressed write DIR/<effect>.done likewise, plus the stored
+ *     mask channel.
  *   LISSE_DIALOG_AUTOOK=MS  press OK by itself: as soon as DIR/<effect>.ok
  *     exists (with LISSE_DIALOG_DUMP), or MS milliseconds after the dialog
  *     is up. */
@@ -309,6 +310,16 @@ write_dump (DialogState *st, const char *suffix)
       GtkWidget *w = gimp_procedure_dialog_get_widget (st->dialog, l->data, G_TYPE_NONE);
       g_string_append_printf (out, "property %s %s mapped=%d\n", (const char *) l->data,
                               w ? G_OBJECT_TYPE_NAME (w) : "none", w ? gtk_widget_get_mapped (w) : 0);
+    }
+  if (st->effect->choice.name)
+    {
+      /* The value the dialog shows, so a test can tell which method or
+       * model the previews ran. */
+      int id = gimp_procedure_config_get_choice_id (st->config, st->effect->choice.name);
+      g_string_append_printf (out, "choice %s=%s\n", st->effect->choice.name,
+                              id >= 0 && id < LISSE_EFFECT_MAX_CHOICES
+                              && st->effect->choice.values[id].nick
+                              ? st->effect->choice.values[id].nick : "?");
     }
   if (st->canvas)
     g_string_append_printf (out, "canvas-preview filter=%d visible=%d\n",

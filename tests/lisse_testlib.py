@@ -242,3 +242,70 @@ def tiny_fan18_model(path, seed):
         tensors[layer + ".bias"] = rng.uniform(-0.05, 0.05, bias_n).astype(np.float32)
     save_file(tensors, path, metadata={"architecture": "fan18"})
     return path
+
+
+def random_csgis_twin(seed, width=4, n_desc=1, n_smooth=1, n_refine=1):
+    """A CSGIS-Net twin (training/lisse_train/csgis_model.py) with random
+    weights, in eval mode, float32: He-scaled convolutions, random
+    BatchNorm running statistics and affine terms (so that the export's
+    folding matters), and non-zero smooth.out / refine.out (the twin starts
+    them at zero, which would make it the identity).  The residual
+    branches and the two output layers are scaled down so that the output
+    stays near [0, 1], where a tolerance of 1e-4 means what it says."""
+    import torch
+    import torch.nn as nn
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "training"))
+    from lisse_train import csgis_model as cm
+    g = torch.Generator().manual_seed(seed)
+    model = cm.CSGISNet(width, n_desc, n_smooth, n_refine)
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(0.2 * (torch.rand(n, generator=g) - 0.5))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+                m.weight.copy_(0.5 + torch.rand(n, generator=g))
+                m.bias.copy_(0.2 * torch.rand(n, generator=g) - 0.1)
+            elif isinstance(m, nn.Conv2d):
+                scale = (2.0 / m.weight[0].numel()) ** 0.5
+                if name.endswith("convs.2"):
+                    scale *= 0.3
+                if name in ("smooth_out", "refine_out"):
+                    scale *= 0.1
+                m.weight.copy_(scale * torch.randn(m.weight.shape, generator=g))
+                if m.bias is not None:
+                    m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=g))
+    return model.eval()
+
+
+def tiny_csgis_model(path, seed, **sizes):
+    """Writes a small random-weight csgis file (random_csgis_twin, exported
+    by lisse_train.csgis_export, the contract core/nets/csgis.c reads) to
+    @path: for tests of the effects that run CSGIS-Net (there is no
+    trained csgis-texture model yet).  Needs PyTorch."""
+    model = random_csgis_twin(seed, **sizes)   # puts training/ on sys.path
+    from lisse_train import csgis_export
+    csgis_export.export_csgis(model, path, {"name": "test-random"})
+    return path
+
+
+def write_float_tiff(path, img):
+    """An H×W×C float RGB(A) array as an uncompressed 32-bit float TIFF
+    (what `lisse run --depth 32` reads and writes); returns path."""
+    import cv2
+    import numpy as np
+    data = np.ascontiguousarray(img[..., ::-1].astype(np.float32))
+    assert cv2.imwrite(path, data, [cv2.IMWRITE_TIFF_COMPRESSION, 1]), path
+    return path
+
+
+def read_float_tiff(path):
+    """A float TIFF as H×W×C RGB(A), or None when it cannot be read."""
+    import cv2
+    a = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if a is None:
+        return None
+    if a.ndim == 2:
+        a = a[..., None]
+    return a[..., ::-1]

@@ -10,12 +10,16 @@ Writes its own images (OpenCV) and tiny random-weight fan18 models
   - each effect on a PNG: size, channels and bit depth kept, alpha bit-exact;
   - the effects agree with the commands they are built from: smooth with
     `lisse run`, remove-texture and joint-filter with `lisse filter` under
-    the documented parameter mapping, content-aware with an all-black mask
-    with smooth at λ-background;
+    the documented parameter mapping, remove-texture's csgis method (a tiny
+    random-weight csgis-texture model, made with PyTorch and
+    lisse_train.csgis_export) with `lisse run` of that model under the
+    strength mapping (one partial pass, one full pass, 2.5 passes),
+    content-aware with an all-black mask with smooth at λ-background;
   - pencil-sketch (graphite) gives R=G=B; one thread equals two;
   - errors (missing guide, bad choice, unknown effect, bad --set, missing
-    model, mask of the wrong size): non-zero exit, one "lisse: …" line on
-    stderr, no output file left behind.
+    model — fan18-smooth, csgis-texture —, a csgis-texture of another
+    architecture, mask of the wrong size): non-zero exit, one "lisse: …"
+    line on stderr, no output file left behind.
 Prints TAP (the plan comes last).
 """
 
@@ -111,6 +115,15 @@ def same(a, b):
 
 fan18_model("fan18-smooth", 1)
 fan18_model("fan18-detail", 2)
+# CSGIS-Net: no trained model ships yet, so a small random one made here.
+try:
+    lisse_testlib.tiny_csgis_model(os.path.join(MODELS, "csgis-texture.safetensors"), 3)
+    CSGIS = None
+except ImportError as e:
+    CSGIS = f"missing Python module for the csgis model: {e.name}"
+WRONG = os.path.join(TMP, "wrong-models")       # a fan18 file named csgis-texture
+os.makedirs(WRONG)
+lisse_testlib.tiny_fan18_model(os.path.join(WRONG, "csgis-texture.safetensors"), 4)
 H, W = 40, 56
 rgba = write_png("rgba.png", scene(H, W, 4))
 rgb = write_png("rgb.png", scene(H, W, 3))
@@ -122,7 +135,9 @@ src = read(rgba)
 # --list ---------------------------------------------------------------------
 rc, so, se = lisse("effect", "--list")
 tap(rc == 0 and all(n in so for n in EFFECTS) and "lambda-f" in so and "--choice (method)" in so
-    and "rolling-guidance" in so and "λf in [0.1, 10], default 1" in so,
+    and "rolling-guidance" in so and "csgis              CSGIS-Net (learned)" in so
+    and "rtv                RTV (classical filter) (default)" in so
+    and "λf in [0.1, 10], default 1" in so,
     "effect --list names every effect, parameters and choices", so + se)
 
 # Every effect on RGBA: shape, depth, alpha ----------------------------------
@@ -158,6 +173,64 @@ fresh("effect", "remove-texture", "--choice", "rolling-guidance", "--set", "text
 fresh("filter", "rolling-guidance", "--set", "sigma-s=2", "--set", "sigma-r=0.05", rgb, b)
 tap(same(read(a), read(b)),
     "remove-texture (rolling guidance) equals lisse filter rolling-guidance under the mapping")
+
+
+
+def read_float(p):
+    """A float TIFF as float64 RGB, or None."""
+    img = cv2.imread(p, cv2.IMREAD_UNCHANGED) if os.path.exists(p) else None
+    return None if img is None else img[..., ::-1].astype(np.float64)
+
+
+def write_float(name, rgb):
+    assert cv2.imwrite(path(name), np.ascontiguousarray(rgb[..., ::-1].astype(np.float32)),
+                       [cv2.IMWRITE_TIFF_COMPRESSION, 1]), name
+    return path(name)
+
+
+def csgis_mapping(src_png, strength):
+    """remove-texture's csgis method from `lisse run` (docs/effects.md):
+    n = ceil(s) passes, the last blended by t = s - (n - 1), clamped after
+    each pass; float64 from the runs' float32 outputs."""
+    n = int(np.ceil(strength))
+    t = strength - (n - 1)
+    x, inp = read(src_png).astype(np.float64) / 255.0, src_png
+    for k in range(n):
+        out = path(f"csgis-pass{k}.tif")
+        rc, _, se = fresh("run", "--model", "csgis-texture", "--depth", "32", inp, out)
+        y = read_float(out) if rc == 0 else None
+        if y is None:
+            return None, se
+        if k == n - 1:
+            y = x + t * (y - x)
+        x = np.clip(y, 0.0, 1.0)
+        inp = write_float(f"csgis-x{k}.tif", x.astype(np.float32))
+        x = read_float(inp)
+    return x, ""
+
+
+if CSGIS:
+    tap.skip(CSGIS)
+else:
+    for strength in (0.6, 1.0, 2.5):
+        ref, err = csgis_mapping(rgb, strength)
+        rc, _, se = fresh("effect", "remove-texture", "--set", "method=csgis", "--set",
+                          f"strength={strength}", "--depth", "32", rgb, path("csgis.tif"))
+        got = read_float(path("csgis.tif")) if rc == 0 else None
+        d = float(np.abs(got - ref).max()) if got is not None and ref is not None \
+            and got.shape == ref.shape else None
+        tap(d is not None and d <= 1e-5,
+            f"remove-texture (csgis, strength {strength}) equals lisse run under the mapping "
+            f"(max |Δ| {d})", err + se)
+    # --set method=csgis and --choice csgis are one thing; the network changes
+    # the image, alpha stays.
+    fresh("effect", "remove-texture", "--choice", "csgis", "--set", "texture-scale=9", rgba, a)
+    fresh("effect", "remove-texture", "--set", "method=csgis", rgba, b)
+    img = read(a)
+    tap(same(img, read(b)) and np.array_equal(img[..., 3], src[..., 3])
+        and np.abs(img[..., :3].astype(int) - src[..., :3].astype(int)).mean() > 0.5,
+        "remove-texture csgis: --choice equals --set method=, ignores texture-scale, changes "
+        "the image, keeps alpha")
 
 fresh("effect", "joint-filter", "--choice", "joint-bilateral", "--aux", guide,
       "--set", "radius=3", "--set", "range=0.2", rgb, a)
@@ -196,6 +269,14 @@ expect_failure("bad --set", ["effect", "smooth", "--set", "lambda-f=99", rgb, ou
 expect_failure("unknown parameter", ["effect", "smooth", "--set", "gain=2", rgb, out], out)
 expect_failure("missing model", ["effect", "smooth", rgb, out], out, models=EMPTY,
                stderr_has="fan18-smooth")
+expect_failure("missing csgis model", ["effect", "remove-texture", "--set", "method=csgis", rgb, out],
+               out, models=EMPTY, stderr_has="csgis-texture")
+expect_failure("csgis-texture of another architecture",
+               ["effect", "remove-texture", "--choice", "csgis", rgb, out], out, models=WRONG,
+               stderr_has="architecture 'fan18'")
+expect_failure("method given twice, differently",
+               ["effect", "remove-texture", "--choice", "rtv", "--set", "method=csgis", rgb, out],
+               out, stderr_has="method")
 expect_failure("mask of the wrong size", ["effect", "content-aware", "--aux", small, rgb, out], out)
 expect_failure("--aux for an effect that takes none", ["effect", "smooth", "--aux", black, rgb, out],
                out)

@@ -8,9 +8,9 @@
  * removal and saliency must do on synthetic images, thread-count
  * independence, and the network cache (reload on change, errors).
  *
- * The networks are tiny random-weight fan18 models this test writes
- * itself (width 4), so it checks the effects' arithmetic without depending
- * on trained weights; LISSE_MODEL_PATH is pointed at them. */
+ * The networks are tiny random-weight fan18 and csgis models this test
+ * writes itself (width 4), so it checks the effects' arithmetic without
+ * depending on trained weights; LISSE_MODEL_PATH is pointed at them. */
 #include "effect.h"
 #include "effects-all.h"
 #include "filter.h"
@@ -30,7 +30,7 @@
 static char *model_dir;
 
 /* ---------------------------------------------------------------------- */
-/* A tiny fan18 model file                                                   */
+/* Tiny fan18 and csgis model files                                          */
 
 typedef struct
 {
@@ -74,6 +74,36 @@ fan18_decls (int f)
   return a;
 }
 
+/* csgis's layers (core/nets/csgis.c) at width f with one descriptor, no
+ * smooth and one refinement block: every kind of layer, the radius 20. */
+#define CSGIS_TEST_METADATA "\"width\":\"4\",\"n_desc\":\"1\",\"n_smooth\":\"0\"," \
+                            "\"n_refine\":\"1\",\"receptive_radius\":\"20\""
+static GArray *
+csgis_decls (int f)
+{
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (TensorDecl));
+  static const struct { const char *name; int cout, cin, k; } layers[] = {
+    { "head", 4, 3, 3 }, { "desc0.c0", 4, 4, 3 }, { "desc0.c1", 4, 4, 3 },
+    { "desc0.c2", 4, 4, 3 }, { "edge.c0", 4, 4, 3 }, { "edge.c1", 4, 4, 3 },
+    { "edge.out", 1, 4, 1 }, { "smooth.in", 4, 5, 3 }, { "smooth.mid", 4, 4, 3 },
+    { "smooth.out", 3, 4, 3 }, { "refine.in", 4, 8, 3 }, { "refine0.c0", 4, 4, 3 },
+    { "refine0.c1", 4, 4, 3 }, { "refine0.c2", 4, 4, 3 }, { "refine.out", 3, 4, 3 },
+  };
+  g_assert_cmpint (f, ==, 4);   /* the table's widths */
+  for (guint i = 0; i < G_N_ELEMENTS (layers); i++)
+    {
+      char name[32];
+      g_snprintf (name, sizeof name, "%s.weight", layers[i].name);
+      TensorDecl d = { g_intern_string (name), 4,
+                       { layers[i].cout, layers[i].cin, layers[i].k, layers[i].k } };
+      g_array_append_val (a, d);
+      g_snprintf (name, sizeof name, "%s.bias", layers[i].name);
+      d = (TensorDecl) { g_intern_string (name), 1, { layers[i].cout, 0, 0, 0 } };
+      g_array_append_val (a, d);
+    }
+  return a;
+}
+
 static size_t
 decl_numel (const TensorDecl *d)
 {
@@ -83,19 +113,17 @@ decl_numel (const TensorDecl *d)
   return n;
 }
 
-/* Writes a fan18 safetensors file with random weights (uniform, scaled by
- * 1/√fan-in so activations stay of order one; the output layer smaller
- * so the result stays near the input).  @architecture lets a test write a
- * file the effects must refuse; @drop_last leaves out the last tensor. */
+/* Writes a safetensors file of @decls with random weights (uniform, scaled
+ * by 1/√fan-in so activations stay of order one; the output layers
+ * smaller so the result stays near the input) and the metadata
+ * "architecture" = @architecture plus @metadata (JSON members, or NULL). */
 static void
-write_fan18 (const char *path, guint32 seed, const char *architecture, gboolean drop_last)
+write_model (const char *path, guint32 seed, const char *architecture, const char *metadata,
+             GArray *decls)
 {
-  const int f = 4;
-  g_autoptr (GArray) decls = fan18_decls (f);
-  if (drop_last)
-    g_array_set_size (decls, decls->len - 1);
   GString *header = g_string_new ("{\"__metadata__\":{\"architecture\":\"");
-  g_string_append_printf (header, "%s\"}", architecture);
+  g_string_append_printf (header, "%s\"%s%s}", architecture, metadata ? "," : "",
+                          metadata ? metadata : "");
   size_t offset = 0;
   for (guint i = 0; i < decls->len; i++)
     {
@@ -124,7 +152,7 @@ write_fan18 (const char *path, guint32 seed, const char *architecture, gboolean 
       const gboolean is_bias = d->rank == 1;
       const int fan_in = is_bias ? 1 : d->shape[1] * d->shape[2] * d->shape[3];
       double scale = is_bias ? 0.05 : 1.0 / sqrt ((double) fan_in);
-      if (g_str_has_prefix (d->name, "conv_out2"))
+      if (g_str_has_prefix (d->name, "conv_out2") || g_str_has_suffix (d->name, ".out.weight"))
         scale *= 0.5;
       for (size_t k = 0; k < n; k++)
         {
@@ -142,6 +170,25 @@ write_fan18 (const char *path, guint32 seed, const char *architecture, gboolean 
   g_assert_no_error (error);
   g_byte_array_unref (file);
   g_string_free (header, TRUE);
+}
+
+/* A width-4 fan18 file.  @architecture lets a test write a file the
+ * effects must refuse; @drop_last leaves out the last tensor. */
+static void
+write_fan18 (const char *path, guint32 seed, const char *architecture, gboolean drop_last)
+{
+  g_autoptr (GArray) decls = fan18_decls (4);
+  if (drop_last)
+    g_array_set_size (decls, decls->len - 1);
+  write_model (path, seed, architecture, NULL, decls);
+}
+
+/* The csgis-texture Remove Texture's csgis method runs. */
+static void
+write_csgis (const char *path, guint32 seed)
+{
+  g_autoptr (GArray) decls = csgis_decls (4);
+  write_model (path, seed, "csgis", CSGIS_TEST_METADATA, decls);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -352,11 +399,16 @@ test_registry (void)
   g_assert_false (lisse_effect_find ("content-aware")->aux_required);
   g_assert_true (lisse_effect_find ("joint-filter")->aux == LISSE_EFFECT_AUX_GUIDE);
   g_assert_true (lisse_effect_find ("joint-filter")->aux_required);
-  /* The classical methods the effects name exist as filters. */
+  /* The classical methods the effects name exist as filters (csgis, Remove
+   * Texture's learned method, is a network). */
   const LisseEffectInfo *const classic[] = { &lisse_effect_remove_texture, &lisse_effect_joint_filter };
   for (guint k = 0; k < G_N_ELEMENTS (classic); k++)
     for (int i = 0; classic[k]->choice.values[i].nick; i++)
-      g_assert_nonnull (lisse_filter_find (classic[k]->choice.values[i].nick));
+      if (!g_str_equal (classic[k]->choice.values[i].nick, "csgis"))
+        g_assert_nonnull (lisse_filter_find (classic[k]->choice.values[i].nick));
+  g_assert_cmpint (lisse_effect_choice_index (&lisse_effect_remove_texture, "csgis"), >=, 0);
+  g_assert_cmpstr (lisse_effect_remove_texture.choice.values[lisse_effect_remove_texture.choice.def].nick,
+                   ==, "rtv");
 }
 
 /* Every effect on RGBA, gray and gray+alpha: alpha bit for bit, colour in
@@ -525,6 +577,8 @@ test_remove_texture (void)
   for (int k = 0; lisse_effect_remove_texture.choice.values[k].nick; k++)
     {
       const char *method = lisse_effect_remove_texture.choice.values[k].nick;
+      if (g_str_equal (method, "csgis"))
+        continue;   /* random weights here: what it removes needs a trained model */
       g_autoptr (LisseTensor) out = run_effect (&lisse_effect_remove_texture, image, NULL, method, 1.0, NULL);
       const float *o = lisse_tensor_channel (out, 0, 0);
       const double vl = variance (o, w, 4, 26, 4, 28), vr = variance (o, w, 38, 60, 4, 28);
@@ -817,7 +871,26 @@ test_model_cache (void)
   g_assert_nonnull (strstr (error->message, "no-such-net"));
   g_clear_error (&error);
 
+  /* Remove Texture's csgis: its model missing, or of another architecture;
+   * and a csgis file where a fan18 one is wanted (one cache, two checks). */
+  error = run_error (&lisse_effect_remove_texture, image, NULL, "csgis", 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_assert_nonnull (strstr (error->message, "csgis-texture"));
+  g_clear_error (&error);
+  g_autofree char *csgis_path = g_build_filename (dir, "csgis-texture.safetensors", NULL);
+  write_fan18 (csgis_path, 400, "fan18", FALSE);
+  error = run_error (&lisse_effect_remove_texture, image, NULL, "csgis", 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL);
+  g_assert_nonnull (strstr (error->message, "'fan18'"));
+  g_clear_error (&error);
+  write_csgis (path, 500);
+  error = run_error (&lisse_effect_smooth, image, NULL, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL);
+  g_assert_nonnull (strstr (error->message, "lambda-f"));
+  g_clear_error (&error);
+
   lisse_effect_cache_clear ();
+  g_unlink (csgis_path);
   g_unlink (path);
   g_rmdir (dir);
   g_setenv ("LISSE_MODEL_PATH", saved, TRUE);
@@ -875,8 +948,10 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   g_autofree char *smooth_path = g_build_filename (model_dir, "fan18-smooth.safetensors", NULL);
   g_autofree char *detail_path = g_build_filename (model_dir, "fan18-detail.safetensors", NULL);
+  g_autofree char *csgis_path = g_build_filename (model_dir, "csgis-texture.safetensors", NULL);
   write_fan18 (smooth_path, 1, "fan18", FALSE);
   write_fan18 (detail_path, 2, "fan18", FALSE);
+  write_csgis (csgis_path, 3);
   g_setenv ("LISSE_MODEL_PATH", model_dir, TRUE);
 
   g_test_add_func ("/effects/registry", test_registry);
@@ -898,6 +973,7 @@ main (int argc, char **argv)
   lisse_effect_cache_clear ();
   g_unlink (smooth_path);
   g_unlink (detail_path);
+  g_unlink (csgis_path);
   g_rmdir (model_dir);
   g_free (model_dir);
   return status;

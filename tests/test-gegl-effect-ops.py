@@ -6,7 +6,10 @@ through the `gegl` command-line tool, against `lisse effect`.
 Usage: test-gegl-effect-ops.py PATH/TO/lisse PATH/TO/lisse-gegl.so GEGL-PLUGINS-DIR
 
 Models come from LISSE_MODEL_PATH, as given: every model an effect offers
-must be there, or the test FAILS and says which is missing.  GEGL_PATH is
+must be there, or the test FAILS and says which is missing.  The one
+exception is csgis-texture (Remove Texture's csgis method), which has no
+trained model yet: a tiny random-weight one is made here (PyTorch,
+lisse_train.csgis_export) in a folder put in front of the path.  GEGL_PATH is
 set to GEGL's own operations plus the directory of the built module.
 For every effect of `lisse effect --list` it checks:
   - `gegl --exists lisse:NAME` (all in one call);
@@ -22,7 +25,9 @@ For every effect of `lisse effect --list` it checks:
   - content-aware with `aux=[ load path=mask.png ]` and without a mask
     (automatic saliency), joint-filter with a gray and a colour guide;
     joint-filter without its required guide passes the input through and
-    warns; an effect whose model is not found does the same;
+    warns; an effect whose model is not found does the same; remove-texture
+    with method=csgis (against `lisse effect`), and without csgis-texture
+    (a warning naming it, the input passed through);
   - zoomed-out rendering (GEGL_MIPMAP_RENDERING=1, `gegl -s 0.5`, GEGL
     level 1): the op's own debug log (G_MESSAGES_DEBUG=lisse-gegl) shows it
     ran once, at level 1 on the half-size buffer with scale 0.5, never at
@@ -221,8 +226,28 @@ def compare(what, produced, expected, source, expect_change=True):
                  "changed" if expect_change else None)
 
 
+CSGIS_READY = False
+
+
+def make_csgis_model():
+    """csgis-texture with random weights in TMP/csgis-models, put first in
+    LISSE_MODEL_PATH for every run; False (and a skip) without PyTorch."""
+    global CSGIS_READY
+    folder = os.path.join(TMP, "csgis-models")
+    os.mkdir(folder)
+    try:
+        lisse_testlib.tiny_csgis_model(os.path.join(folder, "csgis-texture.safetensors"), 5)
+    except ImportError as e:
+        tap.skip(f"remove-texture method=csgis: missing Python module {e.name}")
+        return
+    os.environ["LISSE_MODEL_PATH"] = os.pathsep.join([folder] + ([MODEL_PATH] if MODEL_PATH
+                                                                 else []))
+    CSGIS_READY = True
+
+
 def main():
     make_images()
+    make_csgis_model()
     src = os.path.join(TMP, "in.png")
     half_in = os.path.join(TMP, "half-in.png")
     r = run(LISSE, "effect", "--list")
@@ -280,6 +305,13 @@ def main():
     empty = os.path.join(TMP, "no-models")
     os.mkdir(empty)
     add("smooth-no-model", ["lisse:smooth"], None, {"LISSE_MODEL_PATH": empty})
+    # Remove Texture's learned method, with the random csgis-texture made in
+    # main(), and without it.
+    if CSGIS_READY:
+        add("remove-texture-csgis", ["lisse:remove-texture", "strength=1.5", "method=csgis"],
+            ["remove-texture", "--set", "strength=1.5", "--choice", "csgis"])
+        add("remove-texture-csgis-no-model", ["lisse:remove-texture", "method=csgis"], None,
+            {"LISSE_MODEL_PATH": empty})
     # GEGL level 1: `gegl -s 0.5` with mipmap rendering on.
     for name in ("smooth", "abstraction"):
         jobs[("gegl-half", name)] = ([GEGL, src, "-s", "0.5", "-o",
@@ -319,11 +351,12 @@ def main():
                 "lisse:joint-filter without a guide warns and runs", rg.stderr)
             compare("lisse:joint-filter without a guide", produced, None, src, False)
             continue
-        if key == "smooth-no-model":
-            tap(rg.returncode == 0 and "passed through" in rg.stderr
-                and "fan18-smooth" in rg.stderr,
-                "lisse:smooth without its model warns (naming it) and runs", rg.stderr)
-            compare("lisse:smooth without its model", produced, None, src, False)
+        if key in ("smooth-no-model", "remove-texture-csgis-no-model"):
+            op, model = (("lisse:smooth", "fan18-smooth") if key == "smooth-no-model"
+                         else ("lisse:remove-texture method=csgis", "csgis-texture"))
+            tap(rg.returncode == 0 and "passed through" in rg.stderr and model in rg.stderr,
+                f"{op} without its model warns (naming it) and runs", rg.stderr)
+            compare(f"{op} without its model", produced, None, src, False)
             continue
         ok = tap(rg.returncode == 0 and "WARNING" not in rg.stderr.replace("GEGL-WARNING", ""),
                  f"gegl runs {op} without a warning: " + " ".join(jobs[("gegl", key)][0][5:]),

@@ -32,9 +32,14 @@ appears.  For each dialog the test then checks:
     OK the image has a channel "Lisse mask" that is the config's mask;
   - OK was pressed, the procedure succeeded, and no preview filter was left
     on the layer;
-  - GIMP reported no duplicate mnemonic for the dialog.
+  - GIMP reported no duplicate mnemonic for the dialog;
+  - Remove Texture opens on its learned method, csgis (#:method "csgis" and
+    the stored last values say so): the dialog shows it, and its canvas
+    preview ran the network without the op's pass-through warning.
 A model in LISSE_MODEL_PATH is needed (the learned effects' previews and
-results): without one the test fails and says so.  Takes about a minute
+results): without one the test fails and says so.  csgis-texture, which has
+no trained model yet, is made here with random weights (PyTorch,
+lisse_train.csgis_export) in OUTDIR/csgis-models, put first in the path.  Takes about a minute
 on two cores, most of it GIMP's start-up.  Prints TAP (the plan comes last).
 """
 
@@ -46,7 +51,7 @@ import subprocess
 import sys
 import time
 
-from lisse_testlib import Tap, import_or_skip, skip_all
+from lisse_testlib import Tap, import_or_skip, skip_all, tiny_csgis_model
 
 # GIMP's log says more at its end than at its start.
 tap = Tap(diag_lines=25, diag_tail=True)
@@ -125,6 +130,23 @@ sys_plugins = subprocess.run(["pkg-config", "--variable=gimplibdir", "gimp-3.0"]
 with open(os.path.join(PROFILE, "gimprc"), "w") as f:
     f.write(f'(plug-in-path "{os.path.join(OUT, "plug-ins")}:{sys_plugins}/plug-ins")\n')
 
+# Remove Texture runs its learned method: a random csgis-texture, and the
+# choice both as the call's argument and as the stored last values (which
+# an interactive run loads over the arguments).
+CSGIS_DIR = os.path.join(OUT, "csgis-models")
+os.makedirs(CSGIS_DIR)
+try:
+    tiny_csgis_model(os.path.join(CSGIS_DIR, "csgis-texture.safetensors"), 7)
+    CSGIS = True
+except ImportError as e:
+    tap.skip(f"remove-texture with csgis: missing Python module {e.name}")
+    CSGIS = False
+if CSGIS:
+    os.makedirs(os.path.join(PROFILE, "plug-in-settings"))
+    with open(os.path.join(PROFILE, "plug-in-settings",
+                           "GimpProcedureConfigRun-plug-in-lisse-remove-texture.last"), "w") as f:
+        f.write('# test-gimp-dialogs.py: open Remove Texture on CSGIS-Net\n(method "csgis")\n')
+
 # A salient red disc and a blue square on a textured gradient: saliency has
 # a subject to find, the smoothing has texture to remove.
 rng = np.random.default_rng(7)
@@ -148,6 +170,8 @@ cv2.imwrite(os.path.join(OUT, "guide.png"), guide)
 calls = []
 for e in EFFECTS:
     extra = " #:guide guide" if e["aux"] == "guide" else ""
+    if e["name"] == "remove-texture" and CSGIS:
+        extra += ' #:method "csgis"'
     calls.append(f"""
   (lisse-run "{e['name']}"
     (lambda () (plug-in-lisse-{e['name']} #:run-mode RUN-INTERACTIVE #:image img
@@ -188,6 +212,7 @@ display = f":{free_display()}"
 xvfb = subprocess.Popen([TOOLS["Xvfb"], display, "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 env = dict(os.environ, DISPLAY=display, GIMP3_DIRECTORY=PROFILE,
+           LISSE_MODEL_PATH=os.pathsep.join([CSGIS_DIR] + model_dirs),
            GEGL_PATH=os.pathsep.join([GEGL_SYS, os.path.dirname(MODULE)]),
            LISSE_DIALOG_DUMP=DUMPS, LISSE_DIALOG_AUTOOK="180000",
            NO_AT_BRIDGE="1", LANG="C.UTF-8", LANGUAGE="")
@@ -345,6 +370,14 @@ for e in EFFECTS:
     if e["aux"] == "none":
         tap("filters=0" in after, f"{name}: the preview filter was removed from the layer",
             f"after the run: {after!r}")
+    if name == "remove-texture" and CSGIS:
+        warnings = [l for l in gimp_log.splitlines()
+                    if "lisse:remove-texture" in l and "passed through" in l]
+        shown = re.search(r"^choice .*$", dump, re.M)
+        shown = shown.group(0) if shown else "no choice line"
+        tap(shown == "choice method=csgis" and not warnings,
+            f"{name}: the dialog is on CSGIS-Net (csgis) and its preview ran the network",
+            "\n".join(warnings) or shown)
     # GimpProcedureDialog reports duplicates between properties and its
     # own buttons ("duplicate mnemonic …"); labels without a mnemonic at all
     # ("no mnemonic for property …") are the procedure's nicks, not a clash.

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-from lisse_testlib import Tap, import_or_skip
+from lisse_testlib import Tap, import_or_skip, read_float_tiff, write_float_tiff
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
@@ -153,17 +153,9 @@ def main():
     rng = np.random.default_rng(7)
 
     def write_tiff(name, img):
-        data = np.ascontiguousarray(img[..., ::-1].astype(np.float32))
-        assert cv2.imwrite(path(name), data, [cv2.IMWRITE_TIFF_COMPRESSION, 1]), name
-        return path(name)
+        return write_float_tiff(path(name), img)
 
-    def read_tiff(p):
-        a = cv2.imread(p, cv2.IMREAD_UNCHANGED)
-        if a is None:
-            return None
-        if a.ndim == 2:
-            a = a[..., None]
-        return a[..., ::-1]
+    read_tiff = read_float_tiff
 
     def lisse_run(inp, out, lf, le, *extra, threads=None):
         if os.path.exists(out):

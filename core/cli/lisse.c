@@ -574,20 +574,40 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
            const char *out)
 {
   int status = EXIT_SUCCESS;
+  /* `--set method=csgis` is `--choice csgis`: the choice's name, as
+   * Script-Fu (#:method) and the GEGL op (method=) spell it, works here
+   * too.  The other --set entries are parameters. */
+  const char *choice = o->choice;
+  const guint n_sets = o->sets ? g_strv_length (o->sets) : 0;
+  g_autofree char **param_sets = g_new0 (char *, n_sets + 1);
+  for (guint i = 0, n = 0; i < n_sets; i++)
+    {
+      const char *set = o->sets[i];
+      const size_t len = info->choice.name ? strlen (info->choice.name) : 0;
+      if (len && strncmp (set, info->choice.name, len) == 0 && set[len] == '=')
+        {
+          if (choice && strcmp (choice, set + len + 1) != 0)
+            return usage_error ("%s: %s is given twice ('%s' and '%s')", info->name,
+                                info->choice.name, choice, set + len + 1);
+          choice = set + len + 1;
+        }
+      else
+        param_sets[n++] = o->sets[i];
+    }
   LisseParams params;
-  if (!params_from_options (o->threads, o->sets, info->params, info->n_params, &params,
+  if (!params_from_options (o->threads, param_sets, info->params, info->n_params, &params,
                             &status))
     return status;
-  if (o->choice && !info->choice.name)
+  if (choice && !info->choice.name)
     return usage_error ("%s takes no --choice", info->name);
-  if (o->choice && lisse_effect_choice_index (info, o->choice) < 0)
+  if (choice && lisse_effect_choice_index (info, choice) < 0)
     {
       GString *known = g_string_new (NULL);
       for (int i = 0; i < LISSE_EFFECT_MAX_CHOICES && info->choice.values[i].nick; i++)
         g_string_append_printf (known, "%s%s", i ? ", " : "", info->choice.values[i].nick);
       status = report (g_error_new (LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME,
                                     "%s: unknown %s '%s' (known: %s)", info->name,
-                                    info->choice.name, o->choice, known->str));
+                                    info->choice.name, choice, known->str));
       g_string_free (known, TRUE);
       return status;
     }
@@ -624,7 +644,7 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
 
   ProgressState ps;
   LisseProgress progress = progress_make (&ps);
-  g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux, &params, o->choice,
+  g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux, &params, choice,
                                                      1.0, &progress, &error);
   progress_clear (&ps);
   return write_whole_image (result, writer, error);
@@ -638,7 +658,8 @@ cmd_effect (int argc, char **argv)
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
       "Set an effect parameter (repeatable)", "KEY=VALUE" },
     { "choice", 'c', 0, G_OPTION_ARG_STRING, &o.choice,
-      "The effect's model, method or mode ('--list' shows them)", "NICK" },
+      "The effect's model, method or mode ('--list' shows them; also --set NAME=NICK)",
+      "NICK" },
     { "aux", 'a', 0, G_OPTION_ARG_FILENAME, &o.aux,
       "Mask (read as gray) or guide image, for the effects that take one", "FILE" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },

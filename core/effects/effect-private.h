@@ -25,6 +25,11 @@ lisse_effect_n_color (const LisseTensor *image)
  * is not found, cannot be read, or has no "lambda-f" parameter (an effect
  * needs a network conditioned on λf). */
 LisseNet    *lisse_effect_net_acquire (const char *model, GError **error);
+/* Same for a network of one @architecture ("csgis"), whatever its
+ * parameters; a file of another architecture fails with one line naming
+ * both. */
+LisseNet    *lisse_effect_net_acquire_arch (const char *model, const char *architecture,
+                                            GError **error);
 void         lisse_effect_net_release (LisseNet *net);
 
 /* Runs @model over @image (net.h handles gray and alpha, and tiles) at λf =

@@ -56,8 +56,11 @@ ensure_tables_locked (void)
   by_net = g_hash_table_new (g_direct_hash, g_direct_equal);
 }
 
-LisseNet *
-lisse_effect_net_acquire (const char *model, GError **error)
+/* The cached network for @model, loaded when needed; no check of what it
+ * is (the callers below check, after the cache: one file may serve
+ * effects with different needs). */
+static LisseNet *
+acquire (const char *model, GError **error)
 {
   g_autofree char *path = lisse_model_resolve (model, error);
   if (!path)
@@ -92,20 +95,6 @@ lisse_effect_net_acquire (const char *model, GError **error)
           g_mutex_unlock (&cache_lock);
           return NULL;
         }
-      gboolean has_lambda_f = FALSE;
-      for (int i = 0; i < net->n_params; i++)
-        if (strcmp (net->params[i].name, "lambda-f") == 0)
-          has_lambda_f = TRUE;
-      if (!has_lambda_f)
-        {
-          lisse_fail (error, LISSE_ERROR_BAD_MODEL,
-                      "model '%s' has architecture '%s', which has no λf "
-                      "(lambda-f) parameter: the effects need a smoothing network such as fan18",
-                      model, net->info->architecture);
-          lisse_net_free (net);
-          g_mutex_unlock (&cache_lock);
-          return NULL;
-        }
       e = g_new0 (CachedNet, 1);
       e->net = net;
       e->refs = 1;
@@ -118,6 +107,35 @@ lisse_effect_net_acquire (const char *model, GError **error)
   LisseNet *net = e->net;
   g_mutex_unlock (&cache_lock);
   return net;
+}
+
+LisseNet *
+lisse_effect_net_acquire (const char *model, GError **error)
+{
+  LisseNet *net = acquire (model, error);
+  if (!net)
+    return NULL;
+  for (int i = 0; i < net->n_params; i++)
+    if (strcmp (net->params[i].name, "lambda-f") == 0)
+      return net;
+  lisse_fail (error, LISSE_ERROR_BAD_MODEL,
+              "model '%s' has architecture '%s', which has no λf "
+              "(lambda-f) parameter: the effects need a smoothing network such as fan18",
+              model, net->info->architecture);
+  lisse_effect_net_release (net);
+  return NULL;
+}
+
+LisseNet *
+lisse_effect_net_acquire_arch (const char *model, const char *architecture, GError **error)
+{
+  LisseNet *net = acquire (model, error);
+  if (!net || strcmp (net->info->architecture, architecture) == 0)
+    return net;
+  lisse_fail (error, LISSE_ERROR_BAD_MODEL, "model '%s' has architecture '%s'; this needs '%s'",
+              model, net->info->architecture, architecture);
+  lisse_effect_net_release (net);
+  return NULL;
 }
 
 void

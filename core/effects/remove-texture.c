@@ -2,17 +2,32 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Remove Texture (Fan et al. 2018, §7.3): remove fine repetitive patterns
- * and keep the main structures.  Until a learned texture-removal model
- * ships, this runs the classical scale-aware filters the paper compares
- * with (its Fig. 12), labelled as such.  Two parameters common to both,
- * mapped to each filter's own (docs/effects.md):
- *   texture-scale σ (pixels, × scale)  RTV: sigma = σ;  rolling guidance: sigma-s = σ
- *   strength s                         RTV: lambda = 0.015·s;  rolling guidance: sigma-r = 0.1·s */
+ * and keep the main structures.  Three methods: the classical scale-aware
+ * filters the paper compares with (its Fig. 12), and the learned CSGIS-Net
+ * (Wang et al. 2022, core/nets/csgis.c) with the model "csgis-texture"
+ * from the model search path.  Two parameters, mapped to each method's own
+ * (docs/effects.md):
+ *   texture-scale σ (pixels, × scale)  RTV: sigma = σ;  rolling guidance: sigma-s = σ;
+ *                                      CSGIS-Net: not used (the network has learned
+ *                                      its texture scale)
+ *   strength s                         RTV: lambda = 0.015·s;  rolling guidance: sigma-r = 0.1·s;
+ *                                      CSGIS-Net: n = ⌈s⌉ passes of the network N,
+ *                                      the last one blended by t = s − (n − 1):
+ *                                        X0 = I,  X(k) = clamp(N(X(k−1))) for k < n,
+ *                                        out = clamp(X(n−1) + t·(N(X(n−1)) − X(n−1)))
+ *                                      so s ≤ 1 gives I + s·(N(I) − I), s = 1 one pass,
+ *                                      s = 2.5 two passes and half a third.
+ * Between passes the image is clamped to [0, 1], as applying the effect
+ * again would see it; the network has no spatial parameter, so a zoomed-out
+ * preview runs it on the downscaled image as it is (as Smooth does).
+ * A missing or wrong csgis-texture model fails with one line naming it. */
 #include "effect-private.h"
 #include "i18n.h"
 #include "effects-all.h"
 
 #include "filter.h"
+
+#include <math.h>
 
 /* Strength 1 gives each filter's usual setting: RTV's λ = 0.015 sits in
  * the 0.01–0.03 of Xu et al. 2012; rolling guidance's σr = 0.1 is Zhang et
@@ -20,12 +35,60 @@
 #define RTV_LAMBDA_PER_STRENGTH  0.015
 #define RGF_SIGMA_R_PER_STRENGTH 0.1
 
+/* The model the "csgis" method runs (model.h search path). */
+#define CSGIS_MODEL "csgis-texture"
+
 static const LisseParamSpec texture_params[] = {
   { "texture-scale", "σ", N_("Size in pixels of the texture to remove: patterns finer than "
-    "about σ go, larger structures stay"), 0.5, 10.0, 3.0, FALSE },
-  { "strength", N_("Strength"), N_("How strongly texture is flattened (1 is each filter's usual setting)"),
-    0.1, 5.0, 1.0, FALSE },
+    "about σ go, larger structures stay (classical filters only; CSGIS-Net has learned its own)"),
+    0.5, 10.0, 3.0, FALSE },
+  { "strength", N_("Strength"), N_("How strongly texture is flattened (1 is each filter's usual "
+    "setting; for CSGIS-Net one pass, above 1 repeated passes)"), 0.1, 5.0, 1.0, FALSE },
 };
+
+/* y ← x + t·(y − x) on the colour channels (alpha is the same in both:
+ * the network runner copies it). */
+static void
+blend_pass (LisseTensor *y, const LisseTensor *x, float t)
+{
+  const int nc = lisse_effect_n_color (y);
+  const size_t plane = lisse_tensor_plane (y);
+  for (int c = 0; c < nc; c++)
+    {
+      float *o = lisse_tensor_channel (y, 0, c);
+      const float *in = lisse_tensor_channel (x, 0, c);
+      for (size_t i = 0; i < plane; i++)
+        o[i] = in[i] + t * (o[i] - in[i]);
+    }
+}
+
+/* The "csgis" method: the strength mapping at the top of this file. */
+static LisseTensor *
+csgis_run (const LisseTensor *image, double strength, const LisseProgress *progress,
+           GError **error)
+{
+  LisseNet *net = lisse_effect_net_acquire_arch (CSGIS_MODEL, "csgis", error);
+  if (!net)
+    return NULL;
+  const int passes = MAX (1, (int) ceil (strength));
+  const float t = (float) (strength - (passes - 1));
+  LisseTensor *x = NULL;   /* X(k); NULL: the input image */
+  for (int k = 0; k < passes; k++)
+    {
+      const LisseTensor *in = x ? x : image;
+      LisseProgress sub = lisse_progress_sub (progress, (double) k / passes,
+                                              (double) (k + 1) / passes);
+      LisseTensor *y = lisse_net_run (net, in, NULL, 0, &sub, error);
+      if (y && k == passes - 1 && t < 1.0f)
+        blend_pass (y, in, t);   /* the last, partial pass */
+      lisse_tensor_free (x);
+      if (!(x = y))
+        break;
+      lisse_effect_clamp (x);
+    }
+  lisse_effect_net_release (net);
+  return x;
+}
 
 static LisseTensor *
 texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
@@ -35,6 +98,8 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
   (void) info; (void) aux;
   const double sigma = lisse_params_get (params, "texture-scale") * scale;
   const double strength = lisse_params_get (params, "strength");
+  if (g_str_equal (choice, "csgis"))
+    return csgis_run (image, strength, progress, error);
   const LisseFilterInfo *filter = lisse_filter_find (choice);
   g_assert (filter);   /* every method nick is a filter name */
   LisseParams fp;
@@ -60,18 +125,21 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
 const LisseEffectInfo lisse_effect_remove_texture = {
   .name = "remove-texture",
   .title = N_("Remove Texture"),
-  .blurb = N_("Remove fine repetitive texture and keep the main structures (classical filters "
-           "until a learned texture model ships)"),
-  .reference = "Fan et al. 2018, §7.3; Xu et al. 2012 (RTV); Zhang et al. 2014 (rolling guidance)",
+  .blurb = N_("Remove fine repetitive texture and keep the main structures, with a classical "
+           "filter or the learned CSGIS-Net"),
+  .reference = "Fan et al. 2018, §7.3; Xu et al. 2012 (RTV); Zhang et al. 2014 (rolling guidance); "
+               "Wang et al. 2022 (CSGIS-Net)",
   .params = texture_params,
   .n_params = G_N_ELEMENTS (texture_params),
   .choice = {
     .name = "method",
     .label = N_("Method"),
-    .blurb = N_("The texture-removal filter"),
+    .blurb = N_("The texture-removal method (CSGIS-Net needs the model csgis-texture in the "
+                "model search path)"),
     .values = {
       { "rtv", N_("RTV (classical filter)") },
       { "rolling-guidance", N_("Rolling guidance (classical filter)") },
+      { "csgis", N_("CSGIS-Net (learned)") },
     },
     .def = 0,
   },

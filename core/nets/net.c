@@ -15,6 +15,7 @@ lisse_nets (void)
   static const LisseNetInfo *const all[] = {
     &lisse_net_plain_cnn,
     &lisse_net_fan18,
+    &lisse_net_csgis,
     NULL,
   };
   return all;
@@ -162,6 +163,20 @@ lisse_net_free (LisseNet *net)
   lisse_safetensors_free (model);
   g_free (path);
   g_free (name);
+}
+
+void
+lisse_net_free_layers (LisseTensor **weights, LisseTensor **biases, int n)
+{
+  for (int k = 0; k < n; k++)
+    {
+      if (weights)
+        lisse_tensor_free (weights[k]);
+      if (biases)
+        lisse_tensor_free (biases[k]);
+    }
+  g_free (weights);
+  g_free (biases);
 }
 
 void

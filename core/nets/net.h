@@ -140,6 +140,9 @@ LisseNet *lisse_net_open           (const char *name_or_path, GError **error);
 LisseNet *lisse_net_new_from_model (LisseSafetensors *model, const char *path,
                                     const char *name, GError **error);
 void      lisse_net_free           (LisseNet *net);
+/* For an architecture's free(): frees @weights[k] and @biases[k] for k < @n
+ * (either array may be NULL, as may any entry) and the two arrays. */
+void      lisse_net_free_layers    (LisseTensor **weights, LisseTensor **biases, int n);
 
 /* The network's parameters (net->params) at their defaults. */
 void      lisse_net_params_init    (const LisseNet *net, LisseParams *params);

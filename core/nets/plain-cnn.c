@@ -45,15 +45,7 @@ static void
 plain_free (LisseNet *net)
 {
   PlainCnn *p = (PlainCnn *) net;
-  for (int k = 0; k < p->layers; k++)
-    {
-      if (p->weights)
-        lisse_tensor_free (p->weights[k]);
-      if (p->biases)
-        lisse_tensor_free (p->biases[k]);
-    }
-  g_free (p->weights);
-  g_free (p->biases);
+  lisse_net_free_layers (p->weights, p->biases, p->layers);
   g_free (p->dilations);
   g_free (p);
 }

@@ -1,9 +1,10 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Helper of tools/bench/fan18-vs-torch: times the engine's forward pass of
- * a network on an image held in memory, so that neither process start,
- * model loading nor image files are in the time.
+ * Helper of tools/bench/fan18-vs-torch (and csgis-vs-torch: it runs any
+ * model file): times the engine's forward pass of a network on an image
+ * held in memory, so that neither process start, model loading nor image
+ * files are in the time.
  *
  *   fan18-forward MODEL H W IN.f32 TILE RUNS OUT.f32|- [KEY=VALUE]…
  *

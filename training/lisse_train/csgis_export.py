@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""CSGIS-Net checkpoint → safetensors model file for core/nets/csgis.c.
+
+    PYTHONPATH=training python3 -m lisse_train.csgis_export CHECKPOINT OUT.safetensors \\
+        [--name NAME]
+
+Model file contract (core/nets/csgis.c reads exactly this):
+  metadata  architecture "csgis", colour_encoding "srgb-nonlinear-0-1",
+            width, n_desc, n_smooth, n_refine (decimal strings),
+            receptive_radius (decimal; csgis_model.receptive_field_radius),
+            plus provenance (name, steps, git_commit, data_manifest_sha256,
+            training_config, final_losses);
+  tensors   float32 "NAME.weight" [Cout, Cin, k, k] and "NAME.bias" [Cout] for
+            every NAME of csgis_model.layer_list(), BatchNorm folded in:
+              head [F,3,3,3]; desc{i}.c{0,1,2} [F,F,3,3] (dilation 1,2,3);
+              edge.c0, edge.c1 [F,F,3,3]; edge.out [1,F,1,1];
+              smooth.in [F,F+1,3,3]; smooth{i}.c{0,1,2}; smooth.mid [F,F,3,3];
+              smooth.out [3,F,3,3]; refine.in [F,F+4,3,3]; refine{i}.c{0,1,2};
+              refine.out [3,F,3,3].
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+
+from . import csgis_model as cm
+from .export import _json, git_commit, write_safetensors
+
+ARCHITECTURE = "csgis"
+CHECKPOINT_FORMAT = "lisse-csgis-train/1"
+_TEXTURE_MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus",
+                                 "texture-manifest.json")
+
+
+def manifest_sha256(path: str = _TEXTURE_MANIFEST) -> str:
+    import hashlib
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return "unknown"
+
+
+def export_csgis(model: cm.CSGISNet, path: str, metadata_extra: Optional[dict] = None) -> Dict[str, str]:
+    state = cm.folded_state(model)
+    tensors = {k: np.ascontiguousarray(v.numpy().astype(np.float32)) for k, v in state.items()}
+    meta = {
+        "architecture": ARCHITECTURE,
+        "colour_encoding": "srgb-nonlinear-0-1",
+        "width": str(model.width),
+        "n_desc": str(model.n_desc),
+        "n_smooth": str(model.n_smooth),
+        "n_refine": str(model.n_refine),
+        "receptive_radius": str(cm.receptive_field_radius(model.n_desc, model.n_smooth,
+                                                          model.n_refine)),
+        "git_commit": git_commit(),
+        "data_manifest_sha256": manifest_sha256(),
+        "steps": "unknown",
+        "final_losses": "{}",
+        "training_config": "{}",
+    }
+    for k, v in (metadata_extra or {}).items():
+        if k in ("architecture", "width", "n_desc", "n_smooth", "n_refine", "receptive_radius"):
+            raise ValueError(f"metadata {k!r} is derived from the network")
+        meta[k] = v if isinstance(v, str) else _json(v)
+    write_safetensors(path, tensors, meta)
+    return meta
+
+
+def load_checkpoint(path: str) -> dict:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a CSGIS-Net training checkpoint "
+                         f"(format {ckpt.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict) -> cm.CSGISNet:
+    model = cm.CSGISNet(**ckpt["config"]["model"])
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("checkpoint")
+    ap.add_argument("out")
+    ap.add_argument("--name", default=None)
+    a = ap.parse_args(argv)
+    try:
+        ckpt = load_checkpoint(a.checkpoint)
+        model = model_from_checkpoint(ckpt)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f"csgis_export: {e}", file=sys.stderr)
+        return 1
+    extra = {"steps": str(ckpt.get("step", "unknown")),
+             "training_config": ckpt["config"],
+             "final_losses": ckpt.get("val", {})}
+    if a.name:
+        extra["name"] = a.name
+    meta = export_csgis(model, a.out, extra)
+    print(json.dumps({k: meta[k] for k in ("architecture", "width", "n_desc", "n_smooth",
+                                           "n_refine", "receptive_radius", "steps")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,352 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Train CSGIS-Net (csgis_model) for texture removal on the texture pack.
+
+    PYTHONPATH=training python3 -m lisse_train.train_csgis --config smoke|cpu|gpu \\
+        --out training/runs/NAME [--resume] [--pack build-textures/pack] \\
+        [--set key=value]… [--minutes M] [--init CHECKPOINT]
+
+Data: the pack of training/corpus/build_textures.py (pack/index.json):
+clean structure images (train split) and textures (train split, never the
+validation textures).  Each training pair is made on the fly: a random
+sub-crop of a structure (size per batch from crop_min…crop_max), a random
+90° rotation and flip, a random permutation of its colour channels and a
+brightness gain, then texture_blend.blend() with a random training texture
+(random zoom, rotation, amplitude and tint: texture_blend.BlendParams).
+All draws come from one seeded generator (numpy), saved in checkpoints, so a
+resumed run continues the same sequence.
+
+Loss: csgis_loss.total_loss (the paper's eq. 11 as far as it can be had
+here; the module docstring lists what differs and why).
+
+Optimiser: Adam (β 0.9, 0.999) as §4.2, linear warm-up then cosine decay
+from lr to lr_min over `steps` (the paper halves every 30 of 250 epochs; a
+cosine suits a run that is cut into sessions and resumed).
+
+Validation: PSNR (8-bit, as ../shared/eval/metrics.py) of S1 against the
+ground truth on the first val_count fixed validation pairs (textures and
+structures never seen in training), in eval mode after re-estimating the
+BatchNorm statistics on fixed training batches (csgis_model.
+recalibrate_batchnorm), every val_every steps; the input's PSNR is logged
+once for reference.  Best-by-validation is kept as best.pt.
+
+--minutes M: stop (with a checkpoint) when the next step would end past M
+minutes of wall time, so a background run ends inside a session; --resume
+continues it exactly (same thread count: bit for bit on the CPU).
+
+Checkpoint (last.pt, best.pt, step-NNNNNN.pt): torch.save of a dict with
+format "lisse-csgis-train/1", model (state_dict, BN recalibrated), config
+({"model": CSGISNet args, "train": the config}), step, optimizer, rng,
+val (the last validation record), best_psnr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+from typing import Dict, List
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from . import csgis_loss as cl  # noqa: E402
+from . import csgis_model as cm  # noqa: E402
+from . import texture_blend as tb  # noqa: E402
+from .csgis_export import CHECKPOINT_FORMAT  # noqa: E402
+from .train import Logger, lr_at, parse_set, resolve_device  # noqa: E402
+
+_COMMON = dict(
+    seed=0, device="cpu", threads=1, bf16=False,
+    width=32, n_desc=4, n_smooth=3, n_refine=6, batchnorm=True,
+    lr=1e-3, lr_min=1e-5, warmup_steps=100, steps=6000,
+    batch=8, crop_min=96, crop_max=128, crop_step=16,
+    blend_scale=(0.5, 2.0), blend_rms=(4.0, 22.0), blend_rotate_p=0.5, blend_tint_p=0.25,
+    loss_edge=0.05, loss_contrast=0.1, edge_threshold=0.06,
+    log_every=20, val_every=500, ckpt_every=500, val_count=48, val_batch=4,
+    recal_batches=8, recal_batch=8, recal_size=128,
+)
+
+CONFIGS: Dict[str, Dict] = {
+    "smoke": {**_COMMON, **dict(width=8, n_desc=1, n_smooth=1, n_refine=1, steps=12, batch=2,
+                                crop_min=48, crop_max=48, warmup_steps=2, log_every=4,
+                                val_every=6, ckpt_every=6, val_count=2, val_batch=2,
+                                recal_batches=1, recal_batch=2, recal_size=48)},
+    # One core of the 2-core host; the run is cut into sessions with
+    # --minutes and continued with --resume.  Width and depth: training/
+    # README.md ("CSGIS-Net: choosing the size").
+    "cpu": dict(_COMMON),
+    # One H100/H200: the paper's sizes and batch, bf16 autocast.  NOT RUN
+    # (no GPU lent when written).
+    "gpu": {**_COMMON, **dict(device="auto", threads=8, bf16=True, width=64, n_desc=12,
+                              steps=60000, batch=8, crop_min=128, crop_max=128,
+                              val_every=2000, ckpt_every=2000, val_count=200)},
+}
+
+
+# --------------------------------------------------------------------------
+# data
+
+
+def read_rgb(path: str) -> np.ndarray:
+    a = cv2.imread(path, cv2.IMREAD_COLOR)
+    if a is None:
+        raise SystemExit(f"cannot read {path}")
+    return cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
+
+
+class Pack:
+    def __init__(self, root: str):
+        if os.path.isdir(os.path.join(root, "pack")):
+            root = os.path.join(root, "pack")
+        idx_path = os.path.join(root, "index.json")
+        if not os.path.exists(idx_path):
+            raise SystemExit(f"no texture pack at {root} (build it: training/corpus/README.md)")
+        with open(idx_path) as f:
+            idx = json.load(f)
+        self.root = root
+        self.structures = [read_rgb(os.path.join(root, s["file"]))
+                           for s in idx["structures"] if s["split"] == "train"]
+        self.textures = [read_rgb(os.path.join(root, t["file"]))
+                         for t in idx["textures"] if t["split"] == "train"]
+        self.val = [(read_rgb(os.path.join(root, p["input"])), read_rgb(os.path.join(root, p["gt"])))
+                    for p in idx["val_pairs"]]
+        if not self.structures or not self.textures or not self.val:
+            raise SystemExit(f"{root}: the pack needs train structures, train textures and val pairs")
+
+
+def to_tensor(batch: List[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def sample_pair(pack: Pack, size: int, cfg: Dict, rng: np.random.Generator):
+    s = pack.structures[int(rng.integers(len(pack.structures)))]
+    h, w = s.shape[:2]
+    size = min(size, h, w)
+    y, x = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+    gt = s[y:y + size, x:x + size]
+    gt = np.rot90(gt, int(rng.integers(4)))
+    if rng.random() < 0.5:
+        gt = gt[:, ::-1]
+    gt = gt[..., rng.permutation(3)]
+    gain = math.exp(rng.uniform(-0.15, 0.15))
+    gt = np.clip(np.rint(gt.astype(np.float32) * gain), 0, 255).astype(np.uint8)
+    tex = pack.textures[int(rng.integers(len(pack.textures)))]
+    p = tb.BlendParams(scale=tuple(cfg["blend_scale"]), rms=tuple(cfg["blend_rms"]),
+                       rotate_p=cfg["blend_rotate_p"], tint_p=cfg["blend_tint_p"])
+    inp = tb.blend(np.ascontiguousarray(gt), tex, rng, p)
+    return inp, np.ascontiguousarray(gt)
+
+
+def sample_batch(pack: Pack, cfg: Dict, rng: np.random.Generator, size: int = None):
+    if size is None:
+        n = (cfg["crop_max"] - cfg["crop_min"]) // cfg["crop_step"] + 1
+        size = cfg["crop_min"] + cfg["crop_step"] * int(rng.integers(n))
+    pairs = [sample_pair(pack, size, cfg, rng) for _ in range(cfg["batch"])]
+    return to_tensor([p[0] for p in pairs]), to_tensor([p[1] for p in pairs])
+
+
+def psnr8(x: torch.Tensor, y: torch.Tensor) -> List[float]:
+    """Per-image PSNR of 8-bit quantised [0,1] images (metrics.py's rule)."""
+    a = torch.clamp(torch.round(x * 255), 0, 255).double()
+    b = torch.clamp(torch.round(y * 255), 0, 255).double()
+    mse = ((a - b) ** 2).flatten(1).mean(1)
+    return [float("inf") if m == 0 else 10 * math.log10(255.0 ** 2 / float(m)) for m in mse]
+
+
+# --------------------------------------------------------------------------
+
+
+class Trainer:
+    def __init__(self, cfg: Dict, out: str, pack: Pack, config_name: str):
+        self.cfg, self.out, self.pack = cfg, out, pack
+        self.device = resolve_device(cfg["device"])
+        torch.set_num_threads(cfg["threads"])
+        torch.manual_seed(cfg["seed"])
+        self.model = cm.CSGISNet(width=cfg["width"], n_desc=cfg["n_desc"],
+                                 n_smooth=cfg["n_smooth"], n_refine=cfg["n_refine"],
+                                 batchnorm=cfg["batchnorm"]).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg["lr"], betas=(0.9, 0.999))
+        self.feat = cl.FixedFeatures().to(self.device)
+        self.weights = cl.LossWeights(edge=cfg["loss_edge"], contrast=cfg["loss_contrast"],
+                                      edge_threshold=cfg["edge_threshold"])
+        self.rng = np.random.default_rng(cfg["seed"])
+        self.step = 0
+        self.best = -1.0
+        self.last_val: Dict = {}
+        self.log = Logger(os.path.join(out, "log.jsonl"))
+        self.config_name = config_name
+        self.stop_requested = False
+        # Fixed batches for BatchNorm recalibration: their own generator, so
+        # they do not depend on when validation happens.
+        rr = np.random.default_rng(cfg["seed"] + 1)
+        rc = {**cfg, "batch": cfg["recal_batch"]}
+        self.recal = [sample_batch(pack, rc, rr, cfg["recal_size"])[0]
+                      for _ in range(cfg["recal_batches"])]
+
+    # -- checkpoints
+    def state(self) -> Dict:
+        return {"format": CHECKPOINT_FORMAT, "model": self.model.state_dict(),
+                "config": {"model": self.model.config(), "train": self.cfg,
+                           "name": self.config_name},
+                "step": self.step, "optimizer": self.opt.state_dict(),
+                "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "val": self.last_val, "best_psnr": self.best}
+
+    def save(self, name: str):
+        path = os.path.join(self.out, name)
+        torch.save(self.state(), path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    def load(self, path: str, full: bool):
+        ck = torch.load(path, map_location=self.device, weights_only=False)
+        if ck.get("format") != CHECKPOINT_FORMAT:
+            raise SystemExit(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
+        self.model.load_state_dict(ck["model"])
+        if full:
+            self.opt.load_state_dict(ck["optimizer"])
+            self.rng.bit_generator.state = ck["rng"]
+            torch.set_rng_state(ck["torch_rng"])
+            self.step = ck["step"]
+            self.best = ck.get("best_psnr", -1.0)
+            self.last_val = ck.get("val", {})
+
+    # -- validation
+    def validate(self) -> Dict:
+        t0 = time.time()
+        cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
+        self.model.eval()
+        pairs = self.pack.val[: self.cfg["val_count"]]
+        ps, base = [], []
+        with torch.no_grad():
+            for i in range(0, len(pairs), self.cfg["val_batch"]):
+                chunk = pairs[i:i + self.cfg["val_batch"]]
+                x = to_tensor([p[0] for p in chunk]).to(self.device)
+                y = to_tensor([p[1] for p in chunk]).to(self.device)
+                ps += psnr8(self.model(x).float(), y)
+                base += psnr8(x, y)
+        self.model.train()
+        rec = {"kind": "val", "step": self.step, "psnr": float(np.mean(ps)),
+               "input_psnr": float(np.mean(base)), "images": len(ps),
+               "seconds": round(time.time() - t0, 1)}
+        self.last_val = rec
+        return rec
+
+    # -- the loop
+    def run(self, minutes: float = None, stop_at: int = None):
+        cfg = self.cfg
+        t_start = time.time()
+        acc: Dict[str, float] = {}
+        n_acc = 0
+        t_win = time.time()
+        step_time = None
+        end = min(cfg["steps"], stop_at) if stop_at else cfg["steps"]
+        while self.step < end and not self.stop_requested:
+            if minutes is not None and step_time is not None:
+                if time.time() - t_start + 1.5 * step_time > minutes * 60:
+                    self.log({"kind": "stop", "step": self.step, "reason": "minutes"},
+                             f"stop: --minutes {minutes} reached at step {self.step}")
+                    break
+            t0 = time.time()
+            lr = lr_at(self.step, cfg)
+            for g in self.opt.param_groups:
+                g["lr"] = lr
+            x, y = sample_batch(self.pack, cfg, self.rng)
+            x, y = x.to(self.device), y.to(self.device)
+            if cfg["bf16"]:
+                with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
+                    out = self.model.forward_all(x)
+                out = tuple(o.float() for o in out)
+            else:
+                out = self.model.forward_all(x)
+            loss, terms = cl.total_loss(out, y, x, self.feat, self.weights)
+            self.opt.zero_grad(set_to_none=True)
+            if torch.isfinite(loss):
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                self.opt.step()
+            self.step += 1
+            terms["loss"] = float(loss.detach())
+            for k, v in terms.items():
+                acc[k] = acc.get(k, 0.0) + v
+            n_acc += 1
+            dt = time.time() - t0
+            step_time = dt if step_time is None else 0.9 * step_time + 0.1 * dt
+            if self.step % cfg["log_every"] == 0:
+                rec = {"kind": "train", "step": self.step, "lr": lr,
+                       "s_per_step": round((time.time() - t_win) / n_acc, 3),
+                       **{k: round(v / n_acc, 5) for k, v in acc.items()}}
+                self.log(rec, f"step {self.step} loss {rec['loss']:.4f} l1 {rec['l1']:.4f} "
+                              f"{rec['s_per_step']} s/step")
+                acc, n_acc, t_win = {}, 0, time.time()
+            if self.step % cfg["val_every"] == 0 or self.step == cfg["steps"]:
+                rec = self.validate()
+                self.log(rec, f"val step {self.step}: PSNR {rec['psnr']:.2f} dB "
+                              f"(input {rec['input_psnr']:.2f})")
+                if rec["psnr"] > self.best:
+                    self.best = rec["psnr"]
+                    self.save("best.pt")
+            if self.step % cfg["ckpt_every"] == 0:
+                self.save("last.pt")
+                self.save(f"step-{self.step:06d}.pt")
+        # Always leave a resumable checkpoint with recalibrated statistics.
+        cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
+        self.save("last.pt")
+        self.log({"kind": "done" if self.step >= cfg["steps"] else "checkpoint",
+                  "step": self.step, "best_psnr": self.best},
+                 f"{'done' if self.step >= cfg['steps'] else 'paused'} at step {self.step}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pack", default="build-textures/pack")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default=None, help="start from these weights (fresh optimiser)")
+    ap.add_argument("--minutes", type=float, default=None)
+    ap.add_argument("--stop-at", type=int, default=None)
+    a = ap.parse_args(argv)
+    cfg = parse_set(a.set, CONFIGS[a.config])
+    os.makedirs(a.out, exist_ok=True)
+    last = os.path.join(a.out, "last.pt")
+    if os.path.exists(last) and not a.resume:
+        raise SystemExit(f"{last} exists: pass --resume to continue it")
+    if a.resume and os.path.exists(last):
+        saved = torch.load(last, map_location="cpu", weights_only=False)["config"]["train"]
+        cfg = parse_set(a.set, {**saved})
+    pack = Pack(a.pack)
+    tr = Trainer(cfg, a.out, pack, a.config)
+    if a.resume and os.path.exists(last):
+        tr.load(last, full=True)
+        tr.log.truncate_after(tr.step)
+        tr.log({"kind": "resume", "step": tr.step}, f"resumed at step {tr.step}")
+    else:
+        if a.init:
+            tr.load(a.init, full=False)
+        tr.log({"kind": "start", "step": 0, "config": cfg, "config_name": a.config,
+                "torch": torch.__version__, "threads": torch.get_num_threads(),
+                "params": cm.count_parameters(tr.model),
+                "macs_per_pixel": cm.macs_per_pixel(tr.model),
+                "receptive_radius": cm.receptive_field_radius(cfg["n_desc"], cfg["n_smooth"],
+                                                              cfg["n_refine"]),
+                "structures": len(pack.structures), "textures": len(pack.textures),
+                "val_pairs": len(pack.val)},
+               f"start: {cm.count_parameters(tr.model)} parameters")
+
+    def on_term(signum, frame):
+        tr.stop_requested = True
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    tr.run(minutes=a.minutes, stop_at=a.stop_at)
+    return 130 if tr.stop_requested else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
