@@ -312,7 +312,11 @@ def main(argv=None) -> int:
     ap.add_argument("--init", default=None, help="start from these weights (fresh optimiser)")
     ap.add_argument("--minutes", type=float, default=None)
     ap.add_argument("--stop-at", type=int, default=None)
+    ap.add_argument("--validate", action="store_true",
+                    help="with --resume: validate OUT/last.pt, log the record, and exit")
     a = ap.parse_args(argv)
+    if a.validate and not (a.resume and os.path.exists(os.path.join(a.out, "last.pt"))):
+        raise SystemExit("--validate needs --resume and OUT/last.pt (it validates that checkpoint)")
     cfg = parse_set(a.set, CONFIGS[a.config])
     os.makedirs(a.out, exist_ok=True)
     last = os.path.join(a.out, "last.pt")
@@ -339,6 +343,11 @@ def main(argv=None) -> int:
                 "structures": len(pack.structures), "textures": len(pack.textures),
                 "val_pairs": len(pack.val)},
                f"start: {cm.count_parameters(tr.model)} parameters")
+
+    if a.validate:
+        rec = tr.validate()
+        tr.log(rec, f"val step {tr.step}: PSNR {rec['psnr']:.2f} dB (input {rec['input_psnr']:.2f})")
+        return 0
 
     def on_term(signum, frame):
         tr.stop_requested = True
