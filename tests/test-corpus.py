@@ -19,29 +19,20 @@ PNG / JPEG files (OpenCV writes them) in a temporary folder and checks
 Prints TAP (the plan comes last).  Usage: test-corpus.py
 """
 
-import importlib.util
 import json
 import shutil
-import subprocess
 import sys
-import tempfile
-import traceback
 from pathlib import Path
 
 import numpy as np
 import cv2
 
-REPO = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("corpus_build", REPO / "training/corpus/build.py")
-build = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(build)
+import corpus_testlib
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+build = corpus_testlib.load_builder("corpus_build", "build.py")
+debpkg = build.debpkg
+suite = corpus_testlib.Suite("lisse-corpus-test-")
+test = suite.test
 
 
 def raises(fn, *args, match=None):
@@ -86,12 +77,14 @@ def make_tree(root):
     return d
 
 
+FAKE_PACKAGE = {"name": "fake-photos", "version": "1.0-1", "dir": DIR,
+                "include": ["*.png", "*.jpg"], "expect": 5, "licence": "CC0-1.0",
+                "exclude": {"logo.png": "a flat drawing"},
+                "files": {"b.jpg": {"licence": "CC-BY-4.0", "copyright": "Someone"}}}
+
+
 def fake_cfg(**over):
-    cfg = {"name": "fake-photos", "version": "1.0-1", "dir": DIR,
-           "include": ["*.png", "*.jpg"], "expect": 5, "licence": "CC0-1.0",
-           "copyright": "Nobody",
-           "exclude": {"logo.png": "a flat drawing"},
-           "files": {"b.jpg": {"licence": "CC-BY-4.0", "copyright": "Someone"}}}
+    cfg = dict(FAKE_PACKAGE, copyright="Nobody")
     cfg.update(over)
     return build.check_package_config(cfg)
 
@@ -124,15 +117,15 @@ def selection_refuses_stale_config(tmp):
 
 @test
 def reserved_packages_refused(tmp):
-    assert len(build.RESERVED) == 7
+    assert len(debpkg.RESERVED) == 7
     for name in ("ukui-wallpapers", "plasma-workspace-wallpapers", "krita-data",
                  "propaganda-debian", "liblemonldap-ng-portal-perl", "palapeli-data",
                  "libjxl-testdata"):
-        assert name in build.RESERVED
-        raises(build.refuse_reserved, name, match="reserved")
+        assert name in debpkg.RESERVED
+        raises(debpkg.refuse_reserved, name, match="reserved")
         raises(build.check_package_config, dict(fake_cfg(), name=name), match="reserved")
         # refused before apt-get or the cache is touched
-        raises(build.download, name, "1.0", Path(tmp) / "nocache", match="reserved")
+        raises(debpkg.download, name, "1.0", Path(tmp) / "nocache", match="reserved")
         assert not (Path(tmp) / "nocache").exists()
     toml = Path(tmp) / "bad.toml"
     toml.write_text('[[package]]\nname = "krita-data"\nversion = "1"\ndir = "/x"\n'
@@ -218,19 +211,8 @@ def crops_are_deterministic_and_apart(tmp):
 
 
 def make_deb(tmp):
-    pkg = Path(tmp) / "pkgroot"
-    make_tree(pkg)
-    (pkg / "DEBIAN").mkdir()
-    (pkg / "DEBIAN/control").write_text(
-        "Package: fake-photos\nVersion: 1.0-1\nArchitecture: all\n"
-        "Maintainer: Lisse tests <nobody@invalid>\nDescription: test photos\n")
-    debs = Path(tmp) / "out/debs"
-    debs.mkdir(parents=True)
-    deb = debs / "fake-photos_1.0-1_all.deb"
-    subprocess.run(["dpkg-deb", "-Zgzip", "--root-owner-group", "-b", str(pkg), str(deb)],
-                   check=True, capture_output=True)
-    shutil.rmtree(pkg)
-    return deb
+    return corpus_testlib.make_deb(tmp, "fake-photos", make_tree, Path(tmp) / "out/debs",
+                                   description="test photos")
 
 
 @test
@@ -240,19 +222,7 @@ def whole_build_from_a_fake_deb(tmp):
     make_deb(tmp)
     out = Path(tmp) / "out"
     cfg = Path(tmp) / "packages.toml"
-    cfg.write_text(f'''
-[[package]]
-name = "fake-photos"
-version = "1.0-1"
-dir = "{DIR}"
-include = ["*.png", "*.jpg"]
-expect = 5
-licence = "CC0-1.0"
-[package.exclude]
-"logo.png" = "a flat drawing"
-[package.files]
-"b.jpg" = {{ licence = "CC-BY-4.0", copyright = "Someone" }}
-''')
+    cfg.write_text(corpus_testlib.package_toml(FAKE_PACKAGE))
     ref = Path(tmp) / "reference.json"
     max_mb = 0.2
     common = ["--out", str(out), "--config", str(cfg), "--reference", str(ref),
@@ -297,7 +267,7 @@ licence = "CC0-1.0"
 def committed_config_is_sane(tmp):
     pkgs = build.load_config(build.DEFAULT_CONFIG)
     names = {p["name"] for p in pkgs}
-    assert not names & build.RESERVED
+    assert not names & debpkg.RESERVED
     for p in pkgs:
         assert p["version"] and p["expect"] >= 1 and p["licence"]
         if p["licence"] == "per file":
@@ -310,24 +280,5 @@ def committed_config_is_sane(tmp):
         assert sum(p["expect"] for p in pkgs) == len(m["images"])
 
 
-def main():
-    failed = 0
-    for n, fn in enumerate(TESTS, 1):
-        tmp = tempfile.mkdtemp(prefix="lisse-corpus-test-")
-        try:
-            result = fn(tmp)
-            skip = f" # {result}" if isinstance(result, str) and result.startswith("SKIP") else ""
-            print(f"ok {n} - {fn.__name__}{skip}")
-        except Exception:
-            failed += 1
-            print(f"not ok {n} - {fn.__name__}")
-            for line in traceback.format_exc().splitlines():
-                print(f"# {line}")
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"1..{len(TESTS)}")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(suite.main())

@@ -26,17 +26,13 @@ Standard library, NumPy and OpenCV only; apt-get and dpkg-deb for packages.
 """
 
 import argparse
-import fnmatch
-import hashlib
 import heapq
 import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,26 +44,18 @@ except ImportError:  # only the image steps need it; the error says so there
     cv2 = None
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+import debpkg  # noqa: E402  (packages: download, unpack, select, reserved ones)
+from debpkg import CorpusError, seed_int, sha256_bytes  # noqa: E402
+
 DEFAULT_CONFIG = HERE / "packages.toml"
 DEFAULT_REFERENCE = HERE / "manifest.json"
 MANIFEST_FORMAT = "lisse-corpus-manifest-1"
 
-# Kept for independent evaluation (../shared/notes/data.md): never download,
-# unpack, train on or look at these, whatever a configuration file says.
-RESERVED = frozenset({
-    "ukui-wallpapers",
-    "plasma-workspace-wallpapers",
-    "krita-data",
-    "propaganda-debian",
-    "liblemonldap-ng-portal-perl",
-    "palapeli-data",
-    "libjxl-testdata",
-})
-
 PACKAGE_KEYS = {"name", "version", "dir", "include", "exclude", "expect",
                 "licence", "copyright", "licence_source", "note", "files"}
 REQUIRED_KEYS = {"name", "version", "dir", "include", "expect", "licence"}
-FILE_KEYS = {"licence", "copyright", "note"}
 
 # Crop selection: a candidate crop whose mean gray-level gradient (0-255
 # scale) is below MIN_DETAIL is redrawn, up to CROP_TRIES candidates; so is
@@ -79,142 +67,19 @@ PNG_LEVEL = 6  # with the FILTERED strategy: smaller than level 9 unfiltered, an
 INDEX_BYTES_PER_CROP = 400  # room kept in the size budget for index.json
 
 
-class CorpusError(Exception):
-    """A problem that stops the build, with a message for the user."""
-
-
-def log(msg):
-    print(f"corpus: {msg}", file=sys.stderr, flush=True)
-
-
-def seed_int(*parts):
-    """A 64-bit seed from any values, the same on every machine and run."""
-    text = "\0".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-
-
-def sha256_bytes(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+log = debpkg.logger("corpus")
 
 
 # --------------------------------------------------------------- config
 
-def refuse_reserved(name):
-    """Raise CorpusError if NAME is a package reserved for evaluation."""
-    if name in RESERVED:
-        raise CorpusError(f"{name} is reserved for independent evaluation "
-                          "(shared/notes/data.md) and must never be used")
-
-
 def check_package_config(cfg):
     """Validate one [[package]] table; return it with defaults filled in."""
-    name = cfg.get("name", "?")
-    refuse_reserved(name)
-    unknown = set(cfg) - PACKAGE_KEYS
-    missing = REQUIRED_KEYS - set(cfg)
-    if unknown:
-        raise CorpusError(f"{name}: unknown keys {sorted(unknown)}")
-    if missing:
-        raise CorpusError(f"{name}: missing keys {sorted(missing)}")
-    if not isinstance(cfg["include"], list) or not cfg["include"]:
-        raise CorpusError(f"{name}: include must be a non-empty list")
-    out = dict(cfg)
-    out.setdefault("exclude", {})
-    out.setdefault("files", {})
-    for fname, over in out["files"].items():
-        bad = set(over) - FILE_KEYS
-        if bad:
-            raise CorpusError(f"{name}: files.{fname}: unknown keys {sorted(bad)}")
-    return out
+    return debpkg.check_package_config(cfg, PACKAGE_KEYS, REQUIRED_KEYS)
 
 
 def load_config(path):
     """Read packages.toml; return its list of checked package tables."""
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
-    pkgs = [check_package_config(p) for p in data.get("package", [])]
-    names = [p["name"] for p in pkgs]
-    if len(set(names)) != len(names):
-        raise CorpusError(f"{path}: a package is listed twice")
-    if not pkgs:
-        raise CorpusError(f"{path}: no [[package]] tables")
-    return pkgs
-
-
-# ------------------------------------------------------ packages on disk
-
-def find_deb(cache, name, version):
-    """The cached .deb of NAME at VERSION in CACHE, or None."""
-    for deb in sorted(Path(cache).glob(f"{name}_*.deb")):
-        fields = deb_fields(deb)
-        if fields.get("Package") == name and fields.get("Version") == version:
-            return deb
-    return None
-
-
-def deb_fields(deb):
-    """Package, Version and Source of a .deb (dpkg-deb -f)."""
-    try:
-        out = subprocess.run(["dpkg-deb", "-f", str(deb), "Package", "Version", "Source"],
-                             check=True, capture_output=True, text=True).stdout
-    except FileNotFoundError:
-        raise CorpusError("dpkg-deb not found (run inside tools/dev exec)")
-    except subprocess.CalledProcessError as e:
-        raise CorpusError(f"{deb}: not a Debian package ({e.stderr.strip()})")
-    fields = {}
-    for line in out.splitlines():
-        key, _, value = line.partition(":")
-        fields[key.strip()] = value.strip()
-    return fields
-
-
-def download(name, version, cache):
-    """Return the .deb of NAME=VERSION, from CACHE or with apt-get download."""
-    refuse_reserved(name)
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    deb = find_deb(cache, name, version)
-    if deb is None:
-        log(f"apt-get download {name}={version}")
-        cmd = ["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
-               f"{name}={version}"]
-        try:
-            r = subprocess.run(cmd, cwd=cache, capture_output=True, text=True)
-        except FileNotFoundError:
-            raise CorpusError(f"apt-get not found: put {name}'s .deb for {version} "
-                              f"into {cache} or run inside tools/dev exec")
-        if r.returncode != 0:
-            raise CorpusError(f"apt-get download {name}={version} failed: "
-                              f"{r.stderr.strip() or r.stdout.strip()} "
-                              "(is the version still in the archive? try apt-get update)")
-        deb = find_deb(cache, name, version)
-        if deb is None:
-            raise CorpusError(f"apt-get download {name}={version} left no matching .deb")
-    fields = deb_fields(deb)
-    refuse_reserved(fields.get("Package", ""))
-    refuse_reserved(fields.get("Source", "").split(" ")[0])
-    return deb
-
-
-def extract(deb, dest, deb_sha):
-    """Unpack DEB into DEST with dpkg-deb -x, unless already done for it."""
-    dest = Path(dest)
-    stamp = dest / ".lisse-deb-sha256"
-    if stamp.is_file() and stamp.read_text().strip() == deb_sha:
-        return dest
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True)
-    stamp.write_text(deb_sha + "\n")
-    return dest
+    return debpkg.load_config(path, check_package_config)
 
 
 # ------------------------------------------------------------ selection
@@ -225,49 +90,14 @@ def select_photos(cfg, root):
     Returns records (dicts) sorted by file name, with 'path' (the path in
     the package, as installed), 'file' (where it is on disk), 'licence',
     'copyright' and 'note'.  Raises CorpusError when an include pattern
-    matches nothing, an exclude or per-file entry names no file, or the
-    count differs from 'expect'.
+    matches nothing, an exclude or per-file entry names no file, the
+    count differs from 'expect' or a photo has no licence of its own where
+    the package's is 'per file'.
     """
-    name = cfg["name"]
-    folder = Path(root) / cfg["dir"].lstrip("/")
-    if not folder.is_dir():
-        raise CorpusError(f"{name}: {cfg['dir']} is not in the package")
-    regular = sorted(e.name for e in os.scandir(folder)
-                     if e.is_file(follow_symlinks=False))
-    chosen = set()
-    for pattern in cfg["include"]:
-        hits = fnmatch.filter(regular, pattern)
-        if not hits:
-            raise CorpusError(f"{name}: include '{pattern}' matches no file in {cfg['dir']}")
-        chosen.update(hits)
-    for fname in cfg.get("exclude", {}):
-        if fname not in regular:
-            raise CorpusError(f"{name}: exclude '{fname}' names no file in {cfg['dir']}")
-        chosen.discard(fname)
-    for fname in cfg.get("files", {}):
-        if fname not in chosen:
-            raise CorpusError(f"{name}: files.'{fname}' is not a selected photo")
-    if len(chosen) != cfg["expect"]:
-        raise CorpusError(f"{name}: selected {len(chosen)} photos, packages.toml "
-                          f"expects {cfg['expect']}")
-    records = []
-    for fname in sorted(chosen):
-        over = cfg.get("files", {}).get(fname, {})
-        rec = {
-            "package": name,
-            "version": cfg["version"],
-            "path": cfg["dir"].rstrip("/") + "/" + fname,
-            "file": folder / fname,
-            "licence": over.get("licence", cfg["licence"]),
-        }
-        holder = over.get("copyright", cfg.get("copyright"))
-        if holder:
-            rec["copyright"] = holder
-        if over.get("note"):
-            rec["licence_note"] = over["note"]
+    records = debpkg.select_files(cfg, root, noun="photo", config_name="packages.toml")
+    for rec in records:
         if rec["licence"] == "per file":
-            raise CorpusError(f"{name}: {fname} needs its own licence in files")
-        records.append(rec)
+            raise CorpusError(f"{cfg['name']}: {rec['rel']} needs its own licence in files")
     return records
 
 
@@ -378,21 +208,7 @@ def assign_split(records, val_fraction, seed):
     least one and at most n - 1, go to validation when the package has at
     least 3 photos; packages with 1 or 2 photos are all training.
     """
-    by_pkg = {}
-    for rec in records:
-        by_pkg.setdefault(rec["package"], []).append(rec)
-    for pkg, recs in by_pkg.items():
-        recs = sorted(recs, key=lambda r: r["path"])
-        n = len(recs)
-        n_val = 0
-        if n >= 3 and val_fraction > 0:
-            n_val = min(n - 1, max(1, round(n * val_fraction)))
-        order = list(range(n))
-        random.Random(seed_int(seed, "split", pkg)).shuffle(order)
-        val = set(order[:n_val])
-        for i, rec in enumerate(recs):
-            rec["split"] = "val" if i in val else "train"
-    return records
+    return debpkg.split_per_package(records, val_fraction, seed, "split")
 
 
 def package_shares(weights_by_pkg, max_share):
@@ -492,20 +308,12 @@ def process_package(cfg, out, settings, stats):
     """Download, unpack and select one package; hash its photos and cut
     their candidate crops.  Returns (package entry, photo records)."""
     t0 = time.time()
-    deb = download(cfg["name"], cfg["version"], out / "debs")
-    deb_sha = sha256_file(deb)
-    root = extract(deb, out / "extract" / cfg["name"], deb_sha)
+    deb, deb_sha, root = debpkg.fetch(cfg, out)
     recs = select_photos(cfg, root)
     jobs = settings.get("jobs") or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # OpenCV releases the GIL
         recs = list(pool.map(lambda r: prepare_photo(r, settings), recs))
-    entry = {"name": cfg["name"], "version": cfg["version"],
-             "deb": deb.name, "deb_sha256": deb_sha,
-             "licence": cfg["licence"]}
-    if cfg.get("copyright"):
-        entry["copyright"] = cfg["copyright"]
-    if cfg.get("licence_source"):
-        entry["licence_source"] = " ".join(cfg["licence_source"].split())
+    entry = debpkg.package_entry(cfg, deb, deb_sha)
     stats[cfg["name"]] = time.time() - t0
     return entry, recs
 
@@ -524,19 +332,7 @@ def compare_reference(ref, packages, records):
     """List the differences between this run and the reference manifest:
     package versions and .deb checksums, the set of photos and their
     SHA-256.  An empty list means they agree."""
-    problems = []
-    ref_pkgs = {p["name"]: p for p in ref.get("packages", [])}
-    for p in packages:
-        r = ref_pkgs.get(p["name"])
-        if r is None:
-            problems.append(f"{p['name']}: not in the reference manifest")
-            continue
-        if r["version"] != p["version"]:
-            problems.append(f"{p['name']}: version {p['version']}, reference {r['version']}")
-        elif r.get("deb_sha256") != p["deb_sha256"]:
-            problems.append(f"{p['name']}: .deb checksum differs from the reference")
-    for name in set(ref_pkgs) - {p["name"] for p in packages}:
-        problems.append(f"{name}: in the reference manifest, no longer configured")
+    problems = debpkg.compare_packages(ref, packages)
     ref_imgs = {(i["package"], i["path"]): i for i in ref.get("images", [])}
     now = {(r["package"], r["path"]): r for r in records}
     for key in sorted(set(ref_imgs) | set(now)):
@@ -547,25 +343,6 @@ def compare_reference(ref, packages, records):
         elif ref_imgs[key]["sha256"] != now[key]["sha256"]:
             problems.append(f"{key[0]}: {key[1]} checksum differs from the reference")
     return problems
-
-
-def dump_json(doc, list_keys):
-    """JSON text with the lists named in LIST_KEYS written one item a line,
-    so the committed manifest reads (and diffs) one photo per line."""
-    lines = ["{"]
-    items = list(doc.items())
-    for n, (key, value) in enumerate(items):
-        comma = "," if n < len(items) - 1 else ""
-        if key in list_keys:
-            lines.append(f" {json.dumps(key)}: [")
-            for j, item in enumerate(value):
-                sep = "," if j < len(value) - 1 else ""
-                lines.append("  " + json.dumps(item, ensure_ascii=False) + sep)
-            lines.append(" ]" + comma)
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def image_entry(i, rec):
@@ -606,7 +383,7 @@ def write_pack(out, records, counts, settings):
                    "('image' is the photo's id there); y, x: top-left corner "
                    "in the photo after shrinking it by 'scale'.",
            "crop_size": settings["crop_size"], "crops": index}
-    (crops_dir / "index.json").write_text(dump_json(doc, {"crops"}))
+    (crops_dir / "index.json").write_text(debpkg.dump_json(doc, {"crops"}))
     total = sum(f.stat().st_size for f in crops_dir.rglob("*") if f.is_file())
     return index, total
 
@@ -680,7 +457,7 @@ def build(args):
                  "val": sum(c["split"] == "val" for c in index),
                  "bytes": pack_bytes},
     }
-    text = dump_json(manifest, {"packages", "images"})
+    text = debpkg.dump_json(manifest, {"packages", "images"})
     (out / "manifest.json").write_text(text)
     if reference is None or args.update_reference:
         ref_path.write_text(text)
@@ -722,11 +499,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    try:
-        return build(parse_args(argv))
-    except CorpusError as e:
-        print(f"corpus: error: {e}", file=sys.stderr)
-        return 1
+    return debpkg.run_main(lambda: build(parse_args(argv)), "corpus")
 
 
 if __name__ == "__main__":
