@@ -22,10 +22,10 @@ timed() {  # timed LABEL OUTPUT CMD…: run, print the output and the seconds
 }
 
 echo "demo: models:"; lisse models
-# The learned effects (Fan et al. 2018 models from data/models), as GIMP runs them.
+# The learned effects (Fan et al. 2018 and CSGIS-Net models from data/models), as GIMP runs them.
 for spec in "smooth --set lambda-f=0.5" "smooth --set lambda-f=4" \
             "magnify-detail --set gain=2.5" "abstraction" "pencil-sketch" \
-            "content-aware --set lambda-background=6"; do
+            "content-aware --set lambda-background=6" "remove-texture --set method=csgis"; do
   set -- $spec
   effect=$1; shift
   tag=$effect${2:+-$2}
