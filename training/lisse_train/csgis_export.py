@@ -30,21 +30,12 @@ import numpy as np
 import torch
 
 from . import csgis_model as cm
-from .export import _json, git_commit, write_safetensors
+from .export import _json, git_commit, manifest_sha256, write_safetensors
 
 ARCHITECTURE = "csgis"
 CHECKPOINT_FORMAT = "lisse-csgis-train/1"
 _TEXTURE_MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus",
                                  "texture-manifest.json")
-
-
-def manifest_sha256(path: str = _TEXTURE_MANIFEST) -> str:
-    import hashlib
-    try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return "unknown"
 
 
 def export_csgis(model: cm.CSGISNet, path: str, metadata_extra: Optional[dict] = None) -> Dict[str, str]:
@@ -60,7 +51,7 @@ def export_csgis(model: cm.CSGISNet, path: str, metadata_extra: Optional[dict] =
         "receptive_radius": str(cm.receptive_field_radius(model.n_desc, model.n_smooth,
                                                           model.n_refine)),
         "git_commit": git_commit(),
-        "data_manifest_sha256": manifest_sha256(),
+        "data_manifest_sha256": manifest_sha256(_TEXTURE_MANIFEST),
         "steps": "unknown",
         "final_losses": "{}",
         "training_config": "{}",
