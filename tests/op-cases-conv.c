@@ -25,6 +25,17 @@
  *                               double reference conv; the difference is the
  *                               rounding of the folded weights and bias and
  *                               of the unfolded conv's output before BN)
+ *   conv2d by Winograd F(4×4, 3×3): abs 1e-4, rel 5e-5 — the transforms
+ *                               scale partial sums by up to 8·8 (Aᵀ) and
+ *                               5·5 (Bᵀ) before they cancel, so a tile's
+ *                               rounding is several times the direct sum's.
+ *                               Largest seen: 0.03 of this bound over these
+ *                               shapes (Cin ≤ 24); 1.8e-5 against im2col at
+ *                               64 channels, 256×256, outputs up to 2.2
+ *                               (tools/bench/conv-bench).  Still far below
+ *                               the 1/255 that matters for an image, and
+ *                               far below a wrong tap or a misplaced tile
+ *                               (order 0.1–1)
  *   thread determinism:         0 (bit-identical; see threads.h)
  *
  * Some trials shrink the ops' scratch budget to a few hundred bytes so that
@@ -39,6 +50,8 @@
 
 #define TOL_CONV_ABS 2e-5
 #define TOL_CONV_REL 1e-5
+#define TOL_WINO_ABS 1e-4
+#define TOL_WINO_REL 5e-5
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
@@ -268,7 +281,71 @@ case_conv2d (OpCheck *check)
   GError *fe = NULL, *re = NULL;
   LisseTensor *fast = lisse_conv2d (x, w, b, &cfg.g, &fe);
   LisseTensor *ref = lisse_conv2d_ref (x, w, b, &cfg.g, &re);
-  compare_and_free (check, what, fast, ref, fe, re, TOL_CONV_ABS, TOL_CONV_REL);
+  /* lisse_conv2d() takes the Winograd path by itself on these shapes. */
+  gboolean wino = lisse_conv2d_winograd_supported (x, w, &cfg.g)
+                  && cfg.cin >= LISSE_CONV_WINOGRAD_MIN_CHANNELS
+                  && cfg.cout >= LISSE_CONV_WINOGRAD_MIN_CHANNELS;
+  compare_and_free (check, what, fast, ref, fe, re, wino ? TOL_WINO_ABS : TOL_CONV_ABS,
+                    wino ? TOL_WINO_REL : TOL_CONV_REL);
+
+  restore_scratch (old, note);
+  g_free (base);
+  g_free (what);
+  lisse_tensor_free (x);
+  lisse_tensor_free (w);
+  lisse_tensor_free (b);
+}
+
+/* Winograd F(4×4, 3×3), called directly, on the shapes it takes: 3×3 "same"
+ * convolutions with any dilation (the polyphase split), images from 1×1 to
+ * larger than a tile row, dilations larger than the image, channel counts
+ * from 1, chunks down to one tile. */
+static void
+rand_winograd_cfg (OpCheck *check, ConvCfg *cfg)
+{
+  static const ConvCfg edges[] = {
+    { 1, 1, 1, 1, 1, 3, 3, { 1, 1, 1, 1, 1, 1, 1, 1, 1 } },
+    { 1, 8, 8, 4, 4, 3, 3, { 1, 1, 1, 1, 1, 1, 1, 1, 1 } },
+    { 1, 9, 11, 7, 5, 3, 3, { 1, 1, 1, 1, 1, 1, 1, 1, 1 } },
+    { 2, 5, 3, 33, 29, 3, 3, { 1, 1, 16, 16, 16, 16, 16, 16, 1 } },
+    { 1, 4, 6, 5, 40, 3, 3, { 1, 1, 8, 8, 2, 2, 8, 2, 1 } },
+    { 1, 3, 2, 2, 3, 3, 3, { 1, 1, 17, 17, 17, 17, 17, 17, 1 } },
+  };
+  int trial = op_check_trial (check);
+  if (trial < (int) G_N_ELEMENTS (edges))
+    {
+      *cfg = edges[trial];
+      return;
+    }
+  static const int dils[] = { 1, 1, 1, 2, 2, 3, 4, 5, 8, 16 };
+  cfg->n = op_rand_int (check, 1, 2);
+  cfg->cin = op_rand_int (check, 1, 24);
+  cfg->cout = op_rand_int (check, 1, 24);
+  cfg->h = rand_side (check, 48);
+  cfg->w = rand_side (check, 48);
+  cfg->kh = cfg->kw = 3;
+  int dh = dils[op_rand_int (check, 0, G_N_ELEMENTS (dils) - 1)];
+  int dw = op_rand_int (check, 0, 3) ? dh : dils[op_rand_int (check, 0, G_N_ELEMENTS (dils) - 1)];
+  cfg->g = (LisseConv2dGeom) { 1, 1, dh, dh, dw, dw, dh, dw, 1 };
+}
+
+static void
+case_conv2d_winograd (OpCheck *check)
+{
+  ConvCfg cfg;
+  rand_winograd_cfg (check, &cfg);
+  LisseTensor *x = op_rand_tensor (check, cfg.n, cfg.cin, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *w = rand_weight (check, cfg.cout, cfg.cin, 3, 3, cfg.cin * 9);
+  LisseTensor *b = maybe_bias (check, cfg.cout);
+  char *note;
+  size_t old = maybe_shrink_scratch (check, &note);
+  char *base = conv_what ("conv2d (Winograd)", &cfg);
+  char *what = g_strconcat (base, b ? ", bias" : "", note, NULL);
+
+  GError *fe = NULL, *re = NULL;
+  LisseTensor *fast = lisse_conv2d_winograd (x, w, b, &cfg.g, &fe);
+  LisseTensor *ref = lisse_conv2d_ref (x, w, b, &cfg.g, &re);
+  compare_and_free (check, what, fast, ref, fe, re, TOL_WINO_ABS, TOL_WINO_REL);
 
   restore_scratch (old, note);
   g_free (base);
@@ -905,10 +982,16 @@ case_conv_thread_determinism (OpCheck *check)
   LisseTensor *ma = op_rand_tensor (check, 1, 1, mm, mk, -1.f, 1.f);
   LisseTensor *mb = rand_weight (check, 1, 1, mk, mn, mk);
 
-  LisseTensor *res[2][5];
+  ConvCfg wcfg;
+  rand_winograd_cfg (check, &wcfg);
+  LisseTensor *wx = op_rand_tensor (check, wcfg.n, wcfg.cin, wcfg.h + 8, wcfg.w + 8, -1.f, 1.f);
+  LisseTensor *ww = rand_weight (check, wcfg.cout, wcfg.cin, 3, 3, wcfg.cin * 9);
+
+  LisseTensor *res[2][6];
   for (int pass = 0; pass < 2; pass++)
     {
       res[pass][4] = lisse_tensor_new (1, 1, mm, mn);
+      res[pass][5] = NULL;
       lisse_threads_set (pass ? 3 : 1);
       res[pass][0] = lisse_conv2d (x, w, b, &cfg.g, NULL);
       res[pass][1] = lisse_conv_transpose2d (tx, tw, NULL, &tcfg.g, NULL);
@@ -917,15 +1000,17 @@ case_conv_thread_determinism (OpCheck *check)
       res[pass][3] = lisse_deform_conv2d (dx, doff, dw, NULL, dwt, dcfg.dil_h, dcfg.dil_w,
                                           NULL);
       lisse_matmul (mm, mn, mk, ma->data, FALSE, mb->data, FALSE, res[pass][4]->data);
+      res[pass][5] = lisse_conv2d_winograd (wx, ww, NULL, &wcfg.g, NULL);
     }
   lisse_threads_set (saved);
 
-  char *names[5] = {
+  char *names[6] = {
     conv_what ("conv2d", &cfg), convt_what ("conv_transpose2d", &tcfg),
     deform_what ("deform_weighted_average", &dcfg), deform_what ("deform_conv2d", &dcfg),
     g_strdup_printf ("matmul %d×%d·%d×%d", mm, mk, mk, mn),
+    conv_what ("conv2d (Winograd, image 8 px larger)", &wcfg),
   };
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 6; i++)
     {
       char *what = g_strdup_printf ("%s, 1 thread against 3", names[i]);
       g_free (names[i]);
@@ -948,6 +1033,8 @@ case_conv_thread_determinism (OpCheck *check)
   lisse_tensor_free (dw);
   lisse_tensor_free (ma);
   lisse_tensor_free (mb);
+  lisse_tensor_free (wx);
+  lisse_tensor_free (ww);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1128,6 +1215,7 @@ case_invalid_arguments (OpCheck *check)
 
 const OpCase op_cases_conv[] = {
   { "conv2d", case_conv2d },
+  { "conv2d_winograd", case_conv2d_winograd },
   { "conv_transpose2d", case_conv_transpose2d },
   { "deform_weighted_average", case_deform_weighted_average },
   { "deform_conv2d", case_deform_conv2d },

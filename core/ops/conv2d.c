@@ -1,7 +1,9 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * conv2d, fast path.  Three strategies, chosen by shape:
+ * conv2d, fast path.  Four strategies, chosen by shape:
+ *  - 3×3 "same" convolutions (stride 1, padding = dilation, one group) with
+ *    enough channels: Winograd F(4×4, 3×3), conv2d-winograd.c;
  *  - 1×1, stride 1, no padding: the input planes already are the column
  *    matrix, one sgemm per (image, group);
  *  - one input channel per group (depthwise, or a single-channel first
@@ -21,6 +23,15 @@
 #include <string.h>
 
 static size_t scratch_bytes = LISSE_OPS_SCRATCH_BYTES_DEFAULT;
+static LisseConvAlgorithm conv_algorithm = LISSE_CONV_AUTO;
+
+LisseConvAlgorithm
+lisse_ops_set_conv_algorithm (LisseConvAlgorithm algorithm)
+{
+  LisseConvAlgorithm old = conv_algorithm;
+  conv_algorithm = algorithm;
+  return old;
+}
 
 size_t
 lisse_ops_set_scratch_bytes (size_t bytes)
@@ -249,6 +260,9 @@ lisse_conv2d (const LisseTensor *x, const LisseTensor *weight, const LisseTensor
   if (!lisse_conv2d_out_size (x->h, x->w, weight->h, weight->w, g, &oh, &ow, error))
     return NULL;
   const int groups = g->groups, cin = x->c, cout = weight->n;
+  if (conv_algorithm == LISSE_CONV_AUTO && lisse_conv2d_winograd_supported (x, weight, g)
+      && cin >= LISSE_CONV_WINOGRAD_MIN_CHANNELS && weight->n >= LISSE_CONV_WINOGRAD_MIN_CHANNELS)
+    return lisse_conv2d_winograd (x, weight, bias, g, error);
   if (cin % groups || cout % groups || weight->c != cin / groups)
     {
       g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,

@@ -107,6 +107,32 @@ LisseTensor *lisse_conv2d_ref (const LisseTensor *x, const LisseTensor *weight,
                                const LisseTensor *bias, const LisseConv2dGeom *geom,
                                GError **error);
 
+/* Winograd F(4×4, 3×3) (conv2d-winograd.c): 3×3 kernels over one group,
+ * stride 1, padding equal to the dilation on every side (any dilation, by
+ * the polyphase split).  lisse_conv2d() takes this path by itself where it
+ * applies and pays (both channel counts at least
+ * LISSE_CONV_WINOGRAD_MIN_CHANNELS) unless the algorithm is set to
+ * LISSE_CONV_IM2COL; calling it directly on a geometry it does not take is
+ * an error.  Its float error is larger than im2col's (a few roundings of the
+ * transformed sums rather than one of the direct sum): the bound is stated
+ * and tested in tests/op-cases-conv.c. */
+#define LISSE_CONV_WINOGRAD_MIN_CHANNELS 8
+gboolean     lisse_conv2d_winograd_supported (const LisseTensor *x, const LisseTensor *weight,
+                                              const LisseConv2dGeom *geom);
+LisseTensor *lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight,
+                                    const LisseTensor *bias, const LisseConv2dGeom *geom,
+                                    GError **error);
+
+/* Which algorithm lisse_conv2d() may use: AUTO picks Winograd where it
+ * applies, IM2COL never does (benchmarks and tests compare the two).
+ * Returns the previous setting; process-wide, not for use while ops run. */
+typedef enum
+{
+  LISSE_CONV_AUTO,
+  LISSE_CONV_IM2COL,
+} LisseConvAlgorithm;
+LisseConvAlgorithm lisse_ops_set_conv_algorithm (LisseConvAlgorithm algorithm);
+
 /* ---------------------------------------------------------------------- */
 /* conv_transpose2d                                                       */
 

@@ -17,12 +17,14 @@
  */
 #include "lisse-error.h"
 #include "nets/net.h"
+#include "ops-conv.h"
 #include "params.h"
 #include "threads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int
 fail (GError *error)
@@ -84,18 +86,25 @@ main (int argc, char **argv)
   if (!in)
     return fail (error);
 
+  /* BENCH_CONV=im2col: the convolutions without Winograd, to compare. */
+  if (g_strcmp0 (g_getenv ("BENCH_CONV"), "im2col") == 0)
+    lisse_ops_set_conv_algorithm (LISSE_CONV_IM2COL);
   printf ("threads %d\n", lisse_threads_get ());
   LisseTensor *out = NULL;
   for (int r = -1; r < runs; r++)  /* r = −1: warm-up (page faults, thread pool start) */
     {
       lisse_tensor_free (out);
+      struct timespec c0, c1;
+      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c0);
       gint64 t0 = g_get_monotonic_time ();
       out = lisse_net_run (net, in, &params, tile, NULL, &error);
       gint64 t1 = g_get_monotonic_time ();
+      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c1);
       if (!out)
         return fail (error);
       if (r >= 0)
-        printf ("run %.6f\n", (t1 - t0) / 1e6);
+        printf ("run %.6f cpu %.6f\n", (t1 - t0) / 1e6,
+                (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
       fflush (stdout);
     }
   g_autoptr (LisseTensor) last = out;

@@ -67,6 +67,10 @@ _COMMON = dict(
     lr=1e-3, lr_min=1e-5, warmup_steps=100, steps=6000,
     batch=8, crop_min=96, crop_max=128, crop_step=16,
     blend_scale=(0.5, 2.0), blend_rms=(4.0, 22.0), blend_rotate_p=0.5, blend_tint_p=0.25,
+    # Structure zoom, log-uniform: a crop of size/z pixels resized to the
+    # training size, so structures appear smaller (z < 1) than drawn, as
+    # they are in thumbnails and downsized photos.  (1, 1) draws nothing.
+    struct_scale=(1.0, 1.0),
     loss_edge=0.05, loss_contrast=0.1, edge_threshold=0.06,
     log_every=20, val_every=500, ckpt_every=500, val_count=48, val_batch=4,
     recal_batches=8, recal_batch=8, recal_size=128,
@@ -100,6 +104,9 @@ def read_rgb(path: str) -> np.ndarray:
     return cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
 
 
+HALF_VAL_SEED = 20261206
+
+
 class Pack:
     def __init__(self, root: str):
         if os.path.isdir(os.path.join(root, "pack")):
@@ -118,6 +125,20 @@ class Pack:
                     for p in idx["val_pairs"]]
         if not self.structures or not self.textures or not self.val:
             raise SystemExit(f"{root}: the pack needs train structures, train textures and val pairs")
+        # The same held-out structures at half size, blended with the same
+        # held-out textures at their own pixel scale: structures small
+        # against the texture period, as in thumbnails.  Fixed seeds, so
+        # every run validates on the same pairs.
+        self.val_half = []
+        for i, p in enumerate(idx["val_pairs"]):
+            if "structure" not in p or "texture" not in p:
+                self.val_half = []      # a pack without them: no half-size check
+                break
+            gt = read_rgb(os.path.join(root, p["structure"]))
+            gt = cv2.resize(gt, (gt.shape[1] // 2, gt.shape[0] // 2), interpolation=cv2.INTER_AREA)
+            tex = read_rgb(os.path.join(root, p["texture"]))
+            inp = tb.blend(gt, tex, np.random.default_rng([HALF_VAL_SEED, i]))
+            self.val_half.append((inp, gt))
 
 
 def to_tensor(batch: List[np.ndarray]) -> torch.Tensor:
@@ -128,8 +149,16 @@ def sample_pair(pack: Pack, size: int, cfg: Dict, rng: np.random.Generator):
     s = pack.structures[int(rng.integers(len(pack.structures)))]
     h, w = s.shape[:2]
     size = min(size, h, w)
-    y, x = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
-    gt = s[y:y + size, x:x + size]
+    lo, hi = cfg.get("struct_scale", (1.0, 1.0))
+    side = size
+    if (lo, hi) != (1.0, 1.0):
+        z = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        side = max(size // 2, min(round(size / z), h, w))
+    y, x = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
+    gt = s[y:y + side, x:x + side]
+    if side != size:
+        gt = cv2.resize(gt, (size, size), interpolation=cv2.INTER_AREA if side > size
+                        else cv2.INTER_CUBIC)
     gt = np.rot90(gt, int(rng.integers(4)))
     if rng.random() < 0.5:
         gt = gt[:, ::-1]
@@ -149,6 +178,13 @@ def sample_batch(pack: Pack, cfg: Dict, rng: np.random.Generator, size: int = No
         size = cfg["crop_min"] + cfg["crop_step"] * int(rng.integers(n))
     pairs = [sample_pair(pack, size, cfg, rng) for _ in range(cfg["batch"])]
     return to_tensor([p[0] for p in pairs]), to_tensor([p[1] for p in pairs])
+
+
+def val_line(rec: Dict) -> str:
+    line = f"val step {rec['step']}: PSNR {rec['psnr']:.2f} dB (input {rec['input_psnr']:.2f})"
+    if "psnr_half" in rec:
+        line += f", half-size {rec['psnr_half']:.2f} (input {rec['input_psnr_half']:.2f})"
+    return line
 
 
 def psnr8(x: torch.Tensor, y: torch.Tensor) -> List[float]:
@@ -221,19 +257,23 @@ class Trainer:
         t0 = time.time()
         cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
         self.model.eval()
-        pairs = self.pack.val[: self.cfg["val_count"]]
-        ps, base = [], []
-        with torch.no_grad():
-            for i in range(0, len(pairs), self.cfg["val_batch"]):
-                chunk = pairs[i:i + self.cfg["val_batch"]]
-                x = to_tensor([p[0] for p in chunk]).to(self.device)
-                y = to_tensor([p[1] for p in chunk]).to(self.device)
-                ps += psnr8(self.model(x).float(), y)
-                base += psnr8(x, y)
+        rec = {"kind": "val", "step": self.step}
+        for suffix, pairs in (("", self.pack.val), ("_half", self.pack.val_half)):
+            pairs = pairs[: self.cfg["val_count"]]
+            if not pairs:
+                continue
+            ps, base = [], []
+            with torch.no_grad():
+                for i in range(0, len(pairs), self.cfg["val_batch"]):
+                    chunk = pairs[i:i + self.cfg["val_batch"]]
+                    x = to_tensor([p[0] for p in chunk]).to(self.device)
+                    y = to_tensor([p[1] for p in chunk]).to(self.device)
+                    ps += psnr8(self.model(x).float(), y)
+                    base += psnr8(x, y)
+            rec["psnr" + suffix] = float(np.mean(ps))
+            rec["input_psnr" + suffix] = float(np.mean(base))
         self.model.train()
-        rec = {"kind": "val", "step": self.step, "psnr": float(np.mean(ps)),
-               "input_psnr": float(np.mean(base)), "images": len(ps),
-               "seconds": round(time.time() - t0, 1)}
+        rec.update(images=len(ps), seconds=round(time.time() - t0, 1))
         self.last_val = rec
         return rec
 
@@ -286,8 +326,7 @@ class Trainer:
                 acc, n_acc, t_win = {}, 0, time.time()
             if self.step % cfg["val_every"] == 0 or self.step == cfg["steps"]:
                 rec = self.validate()
-                self.log(rec, f"val step {self.step}: PSNR {rec['psnr']:.2f} dB "
-                              f"(input {rec['input_psnr']:.2f})")
+                self.log(rec, val_line(rec))
                 if rec["psnr"] > self.best:
                     self.best = rec["psnr"]
                     self.save("best.pt")
@@ -324,7 +363,9 @@ def main(argv=None) -> int:
         raise SystemExit(f"{last} exists: pass --resume to continue it")
     if a.resume and os.path.exists(last):
         saved = torch.load(last, map_location="cpu", weights_only=False)["config"]["train"]
-        cfg = parse_set(a.set, {**saved})
+        # Keys added since the checkpoint was written take the config's
+        # defaults, which keep the old behaviour.
+        cfg = parse_set(a.set, {**CONFIGS[a.config], **saved})
     pack = Pack(a.pack)
     tr = Trainer(cfg, a.out, pack, a.config)
     if a.resume and os.path.exists(last):
@@ -346,7 +387,7 @@ def main(argv=None) -> int:
 
     if a.validate:
         rec = tr.validate()
-        tr.log(rec, f"val step {tr.step}: PSNR {rec['psnr']:.2f} dB (input {rec['input_psnr']:.2f})")
+        tr.log(rec, val_line(rec))
         return 0
 
     def on_term(signum, frame):
