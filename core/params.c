@@ -57,32 +57,91 @@ lisse_params_set_clamped (LisseParams *params, const char *name, double value, G
   return lisse_params_set (params, name, value, error);
 }
 
+char *
+lisse_params_format_number (double value)
+{
+  if (isnan (value))
+    return g_strdup ("nan");
+  if (isinf (value))
+    return g_strdup (value > 0 ? "inf" : "-inf");
+  /* The fewest significant digits that read back exactly, but at least
+   * %g's six, so that 10 prints as "10" (not "1e+01") and every value that
+   * %g shows exactly looks as it always has.  g_ascii_formatd: a German
+   * locale must not turn 0.1 into "0,1", which `--set` would then refuse. */
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  for (int digits = 6; digits <= 17; digits++)
+    {
+      char format[8];
+      g_snprintf (format, sizeof format, "%%.%dg", digits);
+      g_ascii_formatd (buf, sizeof buf, format, value);
+      if (g_ascii_strtod (buf, NULL) == value)
+        break;
+    }
+  return g_strdup (buf);
+}
+
+static char *
+format_interval (const LisseParamSpec *spec)
+{
+  g_autofree char *lo = lisse_params_format_number (spec->min);
+  g_autofree char *hi = lisse_params_format_number (spec->max);
+  return g_strdup_printf ("[%s, %s]", lo, hi);
+}
+
+char *
+lisse_param_spec_format_range (const LisseParamSpec *spec)
+{
+  g_autofree char *interval = format_interval (spec);
+  return g_strdup_printf ("%s%s", interval, spec->integer ? " (whole numbers)" : "");
+}
+
+/* One line naming the parameter, the value and the range, as the command
+ * line, the plug-in's errors and the GEGL ops' warnings report it; @owner
+ * may be NULL. */
+static gboolean
+check_value (const LisseParamSpec *spec, const char *owner, double value, GError **error)
+{
+  const gboolean in_range = value >= spec->min && value <= spec->max;  /* NaN: FALSE */
+  if (in_range && (!spec->integer || value == floor (value)))
+    return TRUE;
+  g_autofree char *shown = lisse_params_format_number (value);
+  g_autofree char *range = in_range ? format_interval (spec)
+                                    : lisse_param_spec_format_range (spec);
+  const char *problem = isnan (value) ? "is not a number in"
+                      : !in_range ? "is out of range"
+                      : "is not a whole number in";
+  return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT, "%s%sparameter '%s' = %s %s %s",
+                     owner ? owner : "", owner ? ": " : "", spec->name, shown, problem, range);
+}
+
+gboolean
+lisse_params_check (const LisseParams *params, const char *owner, GError **error)
+{
+  for (int i = 0; i < params->n_specs; i++)
+    if (!check_value (&params->specs[i], owner, params->values[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+fail_unknown (const LisseParams *params, const char *name, GError **error)
+{
+  g_autofree char *names = known_names (params);
+  return lisse_fail (error, LISSE_ERROR_UNKNOWN_NAME, "unknown parameter '%s' (known: %s)",
+                     name, names);
+}
+
 gboolean
 lisse_params_set (LisseParams *params, const char *name, double value, GError **error)
 {
   int i = find_index (params, name);
   if (i < 0)
-    {
-      g_autofree char *names = known_names (params);
-      g_set_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME,
-                   "unknown parameter '%s' (known: %s)", name, names);
-      return FALSE;
-    }
-  const LisseParamSpec *spec = &params->specs[i];
-  if (!isfinite (value) || value < spec->min || value > spec->max)
-    {
-      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
-                   "parameter '%s' = %g is out of range [%g, %g]",
-                   name, value, spec->min, spec->max);
-      return FALSE;
-    }
-  if (spec->integer && value != floor (value))
-    {
-      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
-                   "parameter '%s' must be a whole number, not %g", name, value);
-      return FALSE;
-    }
-  params->values[i] = value;
+    return fail_unknown (params, name, error);
+  if (!check_value (&params->specs[i], NULL, value, error))
+    return FALSE;
+  /* -0 passes a range that starts at 0; adding +0 makes it +0, so that no
+   * filter sees a negative zero (1/x, copysign, log) where 0 is declared. */
+  params->values[i] = value + 0.0;
   return TRUE;
 }
 
@@ -90,19 +149,34 @@ gboolean
 lisse_params_parse (LisseParams *params, const char *assignment, GError **error)
 {
   const char *eq = strchr (assignment, '=');
-  if (!eq || eq == assignment || eq[1] == '\0')
+  const LisseParamSpec *named = eq ? NULL : lisse_params_find (params, assignment);
+  if (named)
+    {
+      g_autofree char *range = lisse_param_spec_format_range (named);
+      return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT,
+                         "parameter '%s' has no value (expected %s=VALUE, VALUE in %s)",
+                         named->name, named->name, range);
+    }
+  if (!eq || eq == assignment)
     {
       g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
                    "expected name=value, got '%s'", assignment);
       return FALSE;
     }
   g_autofree char *name = g_strndup (assignment, eq - assignment);
+  const char *text = eq + 1;
   char *end = NULL;
-  double value = g_ascii_strtod (eq + 1, &end);
-  if (!end || *end != '\0')
+  double value = g_ascii_strtod (text, &end);
+  if (*text == '\0' || !end || *end != '\0')
     {
+      /* An unknown name is the first thing to say; a known one gets its
+       * range, so the user learns what to type instead. */
+      const LisseParamSpec *spec = lisse_params_find (params, name);
+      if (!spec)
+        return fail_unknown (params, name, error);
+      g_autofree char *range = lisse_param_spec_format_range (spec);
       g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
-                   "parameter '%s': '%s' is not a number", name, eq + 1);
+                   "parameter '%s' = '%s' is not a number in %s", name, text, range);
       return FALSE;
     }
   return lisse_params_set (params, name, value, error);

@@ -21,7 +21,9 @@
  * or up to 12·W·H for a guide), on top of what the effect itself needs:
  * about 380 MB for a 12-megapixel RGBA layer with everything selected.
  * Pixels travel between GEGL and the tensors in strips, so no interleaved
- * copy of the whole area is made. */
+ * copy of the whole area is made.  An area whose run would exceed the
+ * memory budget (memory-budget.h) is refused with a message before any of
+ * that is allocated. */
 #include "apply.h"
 
 #include "lisse-error.h"
@@ -247,6 +249,13 @@ lisse_apply (GimpDrawable *drawable, const LisseApplyArgs *args, GError **error)
 
   int channels;
   const Babl *format = pixel_format (drawable, gimp_drawable_has_alpha (drawable), &channels);
+
+  /* Before anything image-sized exists: a layer beyond the memory budget
+   * gets a message, not a plug-in that the kernel kills half-way. */
+  int aux_channels = !args->aux ? 0 : effect->aux == LISSE_EFFECT_AUX_MASK ? 1 : 3;
+  if (!lisse_effect_check_memory (effect, area.width, area.height, channels, aux_channels,
+                                  error))
+    return FALSE;
 
   GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
   LisseTensor *image = read_tensor (buffer, &area, format, channels, error);

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "filter.h"
 #include "filters-all.h"
+#include "finite.h"
 #include "lisse-error.h"
 
 #include <string.h>
@@ -28,6 +29,21 @@ lisse_filter_find (const char *name)
     if (strcmp ((*f)->name, name) == 0)
       return *f;
   return NULL;
+}
+
+/* For a filter that declares no cost: above what any of the six takes. */
+static const LisseMemoryCost default_cost = { 256.0, 16.0, 16.0 };
+
+gboolean
+lisse_filter_check_memory (const LisseFilterInfo *info, int width, int height, int channels,
+                           int guide_channels, GError **error)
+{
+  const LisseMemoryCost *cost = &info->memory;
+  if (cost->fixed_mib <= 0 && cost->planes <= 0 && cost->planes_per_channel <= 0)
+    cost = &default_cost;
+  return lisse_memory_check (lisse_memory_cost_bytes (cost, width, height,
+                                                      channels + MAX (guide_channels, 0)),
+                             info->name, width, height, error);
 }
 
 LisseTensor *
@@ -59,6 +75,11 @@ lisse_filter_run (const LisseFilterInfo *info,
                    "%s: parameters were declared for another filter", info->name);
       return NULL;
     }
+  /* Values filled in by hand (the GEGL ops, the effects, the tools) are
+   * held to the declared ranges as `--set` values are, so no filter runs
+   * on a NaN or beyond the range its solver was checked for. */
+  if (!lisse_params_check (params, info->name, error))
+    return NULL;
   if (guide && info->guide == LISSE_GUIDE_NONE)
     {
       g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
@@ -79,5 +100,16 @@ lisse_filter_run (const LisseFilterInfo *info,
                    info->name, guide->w, guide->h, guide->c, input->w, input->h);
       return NULL;
     }
+  if (!lisse_filter_check_memory (info, input->w, input->h, input->c, guide ? guide->c : 0,
+                                  error))
+    return NULL;
+  /* NaN and ±∞ are replaced before the filter sees them (finite.h): one
+   * of them would turn every pixel a box sum, an FFT or a solve reaches
+   * into NaN.  Images that hold none are not copied. */
+  g_autoptr (LisseTensor) input_copy = NULL, guide_copy = NULL;
+  if (!(input = lisse_finite_tensor (input, n_color, &input_copy, error)))
+    return NULL;
+  if (guide && !(guide = lisse_finite_tensor (guide, guide->c, &guide_copy, error)))
+    return NULL;
   return info->run (input, n_color, guide, params, progress, error);
 }

@@ -1,6 +1,7 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "image-io.h"
+#include "image-read.h"
 #include "lisse-error.h"
 
 #include <errno.h>
@@ -14,8 +15,6 @@
 
 #include <glib/gstdio.h>
 
-/* GIMP's limit; also keeps every size comfortably inside int arithmetic. */
-#define MAX_IMAGE_SIDE 524288
 /* Rows are converted between interleaved and planar floats in chunks of
  * about this many bytes, so conversions never need a whole-image buffer. */
 #define CHUNK_BYTES ((gsize) 8 << 20)
@@ -23,14 +22,16 @@
 /* ======================================================================== */
 /* Catching what the libraries print                                        */
 /*                                                                          */
-/* GEGL reports a failed load or save only through g_warning(), and libpng, */
+/* GEGL reports a failed save only through g_warning(), and libpng,        */
 /* libjpeg and libtiff print their complaints straight to stderr; libjpeg's */
-/* default error handler, which GEGL's JPEG loader keeps, even calls exit() */
+/* default error handler, which GEGL's JPEG saver keeps, even calls exit()  */
 /* on a fatal error.  The command line promises one line on failure, so     */
-/* while a file is decoded or encoded: GLib warnings are collected by a log */
-/* writer (they decide failure), fd 2 points at a temporary file (the raw   */
-/* text becomes the error's detail), and an atexit handler turns an exit()  */
-/* from inside a codec into our one line and removes the temporary output. */
+/* while a file is encoded: GLib warnings are collected by a log writer     */
+/* (they decide failure), fd 2 points at a temporary file (the raw text     */
+/* becomes the error's detail), and an atexit handler turns an exit() from  */
+/* inside a codec into our one line and removes the temporary output.       */
+/* Reading needs none of this: the decoders (image-read.h) call the codec   */
+/* libraries directly, with handlers that neither print nor exit.           */
 
 static struct
 {
@@ -269,7 +270,7 @@ fail (GError **error, int code, const char *display, const char *format, ...)
 }
 
 /* ======================================================================== */
-/* Recognising and pre-checking files                                       */
+/* Recognising files                                                        */
 
 typedef enum
 {
@@ -280,8 +281,6 @@ typedef enum
 } FileKind;
 
 static const char *const kind_names[] = { "image", "PNG", "JPEG", "TIFF" };
-static const char *const kind_loaders[] = { NULL, "gegl:png-load", "gegl:jpg-load",
-                                            "gegl:tiff-load" };
 static const char *const kind_savers[] = { NULL, "gegl:png-save", "gegl:jpg-save",
                                            "gegl:tiff-save" };
 
@@ -298,128 +297,6 @@ sniff (const guint8 *b, gsize n)
                  || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43))))
     return KIND_TIFF;
   return KIND_UNKNOWN;
-}
-
-static guint32
-be32 (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
-
-/* GEGL's PNG loader treats a short read as data and relies on libpng to
- * notice; walking the chunk structure first gives a clear "truncated". */
-static gboolean
-check_png (const guint8 *b, gsize n, const char *display, GError **error)
-{
-  gsize pos = 8;
-  gboolean first = TRUE;
-  for (;;)
-    {
-      if (n - pos < 12)
-        return fail (error, LISSE_ERROR_BAD_IMAGE, display, "the PNG file is truncated");
-      guint32 len = be32 (b + pos);
-      const guint8 *type = b + pos + 4;
-      if (len > 0x7fffffffu || n - pos - 12 < len)
-        return fail (error, LISSE_ERROR_BAD_IMAGE, display, "the PNG file is truncated");
-      if (first)
-        {
-          if (memcmp (type, "IHDR", 4) != 0 || len != 13)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "the PNG file does not start with an image header");
-          guint32 w = be32 (b + pos + 8), h = be32 (b + pos + 12);
-          if (w == 0 || h == 0 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "unsupported image size %u×%u", w, h);
-          first = FALSE;
-        }
-      if (memcmp (type, "IEND", 4) == 0)
-        return TRUE;
-      pos += 12 + (gsize) len;
-    }
-}
-
-/* GEGL's JPEG loader feeds libjpeg nothing at end of file and lets libjpeg
- * read on past its buffer, and it keeps libjpeg's exit()-on-error handler.
- * So only structurally complete baseline/progressive 8-bit files go to it:
- * every marker segment inside the file, a frame header before the first
- * scan, and an end-of-image marker after the last. */
-static gboolean
-check_jpeg (const guint8 *b, gsize n, const char *display, GError **error)
-{
-  gsize pos = 2;
-  gboolean frame = FALSE, scan = FALSE;
-  while (pos < n)
-    {
-      /* libjpeg skips stray bytes before a marker (with a warning), and
-       * files in the wild have them; so do we. */
-      while (pos < n && b[pos] != 0xff)
-        pos++;
-      while (pos < n && b[pos] == 0xff)     /* fill bytes */
-        pos++;
-      if (pos >= n)
-        break;
-      guint8 m = b[pos++];
-      if (m == 0xd9)                        /* EOI */
-        {
-          if (!frame || !scan)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "the JPEG file holds no image");
-          return TRUE;
-        }
-      if ((m >= 0xd0 && m <= 0xd7) || m == 0x01)   /* RSTn, TEM: no length */
-        continue;
-      if (m == 0xd8 || m == 0x00)
-        return fail (error, LISSE_ERROR_BAD_IMAGE, display, "the JPEG file is corrupt");
-      if (n - pos < 2)
-        break;
-      gsize len = (gsize) b[pos] << 8 | b[pos + 1];
-      if (len < 2 || n - pos < len)
-        break;
-      const guint8 *seg = b + pos + 2;
-      gsize seg_len = len - 2;
-      if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc)
-        {
-          /* SOF0/1/2 (Huffman) and SOF9/10 (arithmetic) are what libjpeg
-           * decodes to 8-bit samples; lossless, hierarchical and 12-bit
-           * files would make it abort. */
-          if (m != 0xc0 && m != 0xc1 && m != 0xc2 && m != 0xc9 && m != 0xca)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "unsupported JPEG variant (lossless or hierarchical)");
-          if (seg_len < 6 || seg[0] != 8)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "unsupported JPEG sample precision (only 8-bit JPEG is read)");
-          guint h = (guint) seg[1] << 8 | seg[2], w = (guint) seg[3] << 8 | seg[4];
-          guint comps = seg[5];
-          if (w == 0 || h == 0)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "unsupported JPEG image size %u×%u", w, h);
-          if (comps != 1 && comps != 3 && comps != 4)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "unsupported JPEG with %u colour components", comps);
-          if (seg_len < 6 + 3 * (gsize) comps)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display, "the JPEG file is corrupt");
-          if (frame)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                         "the JPEG file has more than one frame");
-          frame = TRUE;
-        }
-      pos += len;
-      if (m == 0xda)                        /* SOS: entropy-coded data follows */
-        {
-          if (!frame)
-            return fail (error, LISSE_ERROR_BAD_IMAGE, display, "the JPEG file is corrupt");
-          scan = TRUE;
-          /* Up to the next marker that is neither a stuffed 0xff00 nor a
-           * restart marker. */
-          while (pos + 1 < n && !(b[pos] == 0xff && b[pos + 1] != 0x00
-                                  && !(b[pos + 1] >= 0xd0 && b[pos + 1] <= 0xd7)
-                                  && b[pos + 1] != 0xff))
-            pos++;
-          if (pos + 1 >= n)
-            break;
-        }
-    }
-  return fail (error, LISSE_ERROR_BAD_IMAGE, display, "the JPEG file is truncated or corrupt");
 }
 
 /* ======================================================================== */
@@ -466,103 +343,47 @@ struct _LisseImageReader
   char          *display;
 };
 
-static gboolean
-sniff_file (const char *path, const char *display, FileKind *kind, GError **error)
+/* A codec's words can hold anything the file put there (a chunk name, a
+ * tag's text): one line, valid UTF-8, not too long. */
+static void
+tidy_message (GError *error)
 {
-  GStatBuf st;
-  if (g_stat (path, &st) != 0)
-    {
-      int e = errno;
-      return fail (error, LISSE_ERROR_IO, display, "%s",
-                   e == ENOENT ? "no such file" : g_strerror (e));
-    }
-  if (S_ISDIR (st.st_mode))
-    return fail (error, LISSE_ERROR_IO, display, "is a folder, not an image");
-  if (!S_ISREG (st.st_mode))
-    return fail (error, LISSE_ERROR_IO, display, "not a regular file");
-
-  GError *local = NULL;
-  GMappedFile *mapped = NULL;
-  if (st.st_size > 0)
-    {
-      mapped = g_mapped_file_new (path, FALSE, &local);
-      if (!mapped)
-        {
-          fail (error, LISSE_ERROR_IO, display, "%s", local->message);
-          g_error_free (local);
-          return FALSE;
-        }
-    }
-  const guint8 *b = mapped ? (const guint8 *) g_mapped_file_get_contents (mapped) : NULL;
-  gsize n = mapped ? g_mapped_file_get_length (mapped) : 0;
-  gboolean ok = TRUE;
-  *kind = sniff (b, n);
-  switch (*kind)
-    {
-    case KIND_PNG:
-      ok = check_png (b, n, display, error);
-      break;
-    case KIND_JPEG:
-      ok = check_jpeg (b, n, display, error);
-      break;
-    case KIND_TIFF:
-      break;   /* libtiff reports through GEGL's handlers: nothing escapes */
-    default:
-      ok = fail (error, LISSE_ERROR_BAD_IMAGE, display,
-                 n == 0 ? "the file is empty" : "not a PNG, JPEG or TIFF image");
-    }
-  if (mapped)
-    g_mapped_file_unref (mapped);
-  return ok;
+  g_autofree char *line = first_line (error->message);
+  g_free (error->message);
+  error->message = line ? g_steal_pointer (&line) : g_strdup ("cannot decode the file");
 }
 
-LisseImageReader *
-lisse_image_reader_open (const char *path, GError **error)
+/* The decoded image of @data, named @display in messages. */
+static LisseImageReader *
+reader_from_bytes (const guint8 *data, gsize size, const char *display, GError **error)
 {
-  g_return_val_if_fail (cap.initialised, NULL);
-  g_autofree char *display = g_filename_display_name (path);
-  FileKind kind;
-  if (!sniff_file (path, display, &kind, error))
-    return NULL;
-  if (!gegl_has_operation (kind_loaders[kind]))
-    {
-      fail (error, LISSE_ERROR_IO, display, "this GEGL has no %s loader (%s)",
-            kind_names[kind], kind_loaders[kind]);
-      return NULL;
-    }
-
   GeglBuffer *buffer = NULL;
-  GeglNode *graph = gegl_node_new ();
-  GeglNode *load = gegl_node_new_child (graph, "operation", kind_loaders[kind],
-                                        "path", path, NULL);
-  GeglNode *sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink",
-                                        "buffer", &buffer, NULL);
-  gegl_node_link (load, sink);
-
-  g_autofree char *context = g_strdup_printf ("%s: cannot decode this %s file", display,
-                                              kind_names[kind]);
-  capture_begin (context);
-  gegl_node_process (sink);
-  g_autofree char *detail = NULL;
-  gboolean warned = capture_end (&detail);
-  g_object_unref (graph);
-
-  const GeglRectangle *extent = buffer ? gegl_buffer_get_extent (buffer) : NULL;
-  if (!buffer || warned || extent->width < 1 || extent->height < 1)
+  GError *local = NULL;
+  switch (sniff (data, size))
     {
-      g_clear_object (&buffer);
-      fail (error, LISSE_ERROR_BAD_IMAGE, display, "cannot decode this %s file%s%s",
-            kind_names[kind], detail ? ": " : "", detail ? detail : "");
+    case KIND_PNG:
+      buffer = lisse_read_png (data, size, &local);
+      break;
+    case KIND_JPEG:
+      buffer = lisse_read_jpeg (data, size, &local);
+      break;
+    case KIND_TIFF:
+      buffer = lisse_read_tiff (data, size, &local);
+      break;
+    default:
+      fail (error, LISSE_ERROR_BAD_IMAGE, display, "%s",
+            size == 0 ? "the file is empty" : "not a PNG, JPEG or TIFF image");
       return NULL;
     }
-  if (extent->width > MAX_IMAGE_SIDE || extent->height > MAX_IMAGE_SIDE)
+  if (!buffer)
     {
-      fail (error, LISSE_ERROR_BAD_IMAGE, display, "unsupported image size %d×%d",
-            extent->width, extent->height);
-      g_object_unref (buffer);
+      tidy_message (local);
+      g_prefix_error (&local, "%s: ", display);
+      g_propagate_error (error, local);
       return NULL;
     }
 
+  const GeglRectangle *extent = gegl_buffer_get_extent (buffer);
   const Babl *format = gegl_buffer_get_format (buffer);
   gboolean alpha = babl_format_has_alpha (format);
   int colour = babl_format_get_n_components (format) - (alpha ? 1 : 0);
@@ -583,6 +404,58 @@ lisse_image_reader_open (const char *path, GError **error)
   r->info.bit_depth = depth_of_type (babl_format_get_type (format, 0));
   r->info.space = space;
   r->float_format = format_for (r->info.channels, "float", space);
+  return r;
+}
+
+LisseImageReader *
+lisse_image_reader_open_bytes (const void *data, gsize size, const char *name, GError **error)
+{
+  g_return_val_if_fail (cap.initialised, NULL);
+  g_return_val_if_fail (data || size == 0, NULL);
+  return reader_from_bytes (data, size, name ? name : "image", error);
+}
+
+LisseImageReader *
+lisse_image_reader_open (const char *path, GError **error)
+{
+  g_return_val_if_fail (cap.initialised, NULL);
+  g_autofree char *display = g_filename_display_name (path);
+  GStatBuf st;
+  if (g_stat (path, &st) != 0)
+    {
+      int e = errno;
+      fail (error, LISSE_ERROR_IO, display, "%s",
+            e == ENOENT ? "no such file" : g_strerror (e));
+      return NULL;
+    }
+  if (S_ISDIR (st.st_mode))
+    {
+      fail (error, LISSE_ERROR_IO, display, "is a folder, not an image");
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      fail (error, LISSE_ERROR_IO, display, "not a regular file");
+      return NULL;
+    }
+
+  GMappedFile *mapped = NULL;
+  if (st.st_size > 0)
+    {
+      GError *local = NULL;
+      mapped = g_mapped_file_new (path, FALSE, &local);
+      if (!mapped)
+        {
+          fail (error, LISSE_ERROR_IO, display, "%s", local->message);
+          g_error_free (local);
+          return NULL;
+        }
+    }
+  const guint8 *data = mapped ? (const guint8 *) g_mapped_file_get_contents (mapped) : NULL;
+  gsize size = mapped ? g_mapped_file_get_length (mapped) : 0;
+  LisseImageReader *r = reader_from_bytes (data, size, display, error);
+  if (mapped)
+    g_mapped_file_unref (mapped);
   return r;
 }
 

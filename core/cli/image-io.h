@@ -1,8 +1,10 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Image files for the command line: PNG, JPEG and TIFF read and written
- * through GEGL's loaders and savers.
+ * Image files for the command line: PNG, JPEG and TIFF, read through
+ * libpng, libjpeg-turbo and libtiff directly (image-read.h: image files
+ * are untrusted, and GEGL's loaders can crash or end the process on a
+ * broken one) and written through GEGL's savers.
  *
  * Pixels are 1×C×H×W float tensors of the file's non-linear values
  * (R'G'B', Y') scaled to [0,1], as the engine wants them:
@@ -24,6 +26,11 @@
  * it only when complete: a failure or an interruption never leaves a
  * partial or empty destination behind.
  *
+ * Size: a file whose header declares an empty image, more than 524288
+ * pixels on a side or more than 2^30 pixels in all is refused before any
+ * pixel memory is allocated ("in.png: the image is too large (100000×100000
+ * pixels; …)").
+ *
  * Memory: a reader holds the decoded file in a GeglBuffer (GEGL's tile
  * cache, which swaps to disk beyond its size) and converts rectangles to
  * float on demand, so a tiled network run holds only one tile as float
@@ -31,9 +38,9 @@
  * lisse_image_write_rect() a LisseTileWriteFunc).  A writer collects its
  * output in a GeglBuffer of the output's bit depth.
  *
- * Messages that GEGL and the codec libraries print while a file is read or
- * written are caught, not shown: a failure becomes one GError, with the
- * library's first complaint as detail.
+ * Nothing the codec libraries say is printed: a failure becomes one
+ * GError of one line, with the library's first complaint as detail, and
+ * no file, however broken, ends the process.
  */
 #pragma once
 
@@ -59,14 +66,22 @@ typedef struct
 void lisse_image_io_init (const char *program);
 /* Releases GEGL (gegl_exit). */
 void lisse_image_io_exit (void);
+/* Lowers the limit on width × height (0: back to the default, 2^30).  The
+ * fuzz target uses it to stay inside its memory limit. */
+void lisse_image_io_set_max_pixels (guint64 max_pixels);
 
 typedef struct _LisseImageReader LisseImageReader;
 
 /* Decodes @path (PNG, JPEG or TIFF, recognised by content, not by name).
- * Errors (LISSE_ERROR_IO, LISSE_ERROR_BAD_IMAGE) name the file:
- *   "in.png: no such file", "in.txt: not a PNG, JPEG or TIFF image",
- *   "in.jpg: the JPEG file is truncated or corrupt". */
+ * Errors (LISSE_ERROR_IO, LISSE_ERROR_BAD_IMAGE) are one line naming the
+ * file: "in.png: no such file", "in.txt: not a PNG, JPEG or TIFF image",
+ * "in.jpg: the JPEG file is truncated", "in.png: the PNG file is corrupt:
+ * IDAT: CRC error". */
 LisseImageReader     *lisse_image_reader_open     (const char *path, GError **error);
+/* The same for a file already in memory (@size bytes at @data, which need
+ * only live during the call); @name stands for the file in messages. */
+LisseImageReader     *lisse_image_reader_open_bytes (const void *data, gsize size,
+                                                     const char *name, GError **error);
 const LisseImageInfo *lisse_image_reader_get_info (const LisseImageReader *reader);
 /* Fills the first info.channels channels of @dst (1×≥C×h×w) with the
  * rectangle at (@x, @y) of dst's size; channels beyond are left alone.

@@ -197,8 +197,12 @@ print_param_specs (const LisseParamSpec *specs, int n, const char *indent)
   for (int i = 0; i < n; i++)
     {
       const LisseParamSpec *s = &specs[i];
-      printf ("%s%-18s %s in [%g, %g], default %g%s",
-              indent, s->name, s->label, s->min, s->max, s->def,
+      /* The numbers exactly as the range check and its messages use them. */
+      g_autofree char *lo = lisse_params_format_number (s->min);
+      g_autofree char *hi = lisse_params_format_number (s->max);
+      g_autofree char *def = lisse_params_format_number (s->def);
+      printf ("%s%-18s %s in [%s, %s], default %s%s",
+              indent, s->name, s->label, lo, hi, def,
               s->integer ? ", whole numbers" : "");
       if (s->blurb && *s->blurb)
         printf (" — %s", s->blurb);
@@ -218,20 +222,32 @@ params_from_options (int threads, char **sets, const LisseParamSpec *specs, int 
   return apply_sets (params, sets, status);
 }
 
+/* Whether a method fits the memory budget for an image of this size
+ * (lisse_filter_check_memory, lisse_effect_check_memory). */
+typedef gboolean (*FitsFunc) (gconstpointer method, const LisseImageInfo *info,
+                              GError **error);
+
 /* IN as one tensor, and the writer of OUT, made before the long part so
- * that a wrong extension costs no run.  NULL with @error set. */
+ * that a wrong extension costs no run.  @fits is asked once IN's size is
+ * known and before its pixels are converted to floats, so an image beyond
+ * the memory budget is refused before the engine's copy of it exists.
+ * NULL with @error set. */
 static LisseTensor *
-load_whole_image (const char *in, const char *out, int depth, LisseImageInfo *info,
-                  LisseImageWriter **writer, GError **error)
+load_whole_image (const char *in, const char *out, int depth, FitsFunc fits,
+                  gconstpointer method, LisseImageInfo *info, LisseImageWriter **writer,
+                  GError **error)
 {
   lisse_image_io_init ("lisse");
-  g_autoptr (LisseTensor) image = lisse_image_load (in, info, error);
-  if (!image)
+  g_autoptr (LisseImageReader) reader = lisse_image_reader_open (in, error);
+  if (!reader)
+    return NULL;
+  *info = *lisse_image_reader_get_info (reader);
+  if (!fits (method, info, error))
     return NULL;
   *writer = lisse_image_writer_new (out, info, depth, error);
   if (!*writer)
     return NULL;
-  return g_steal_pointer (&image);
+  return lisse_image_reader_read_all (reader, error);
 }
 
 /* The end of `filter` and `effect`: @result (NULL when the run failed,
@@ -394,6 +410,15 @@ typedef struct
   gboolean list;
 } FilterOptions;
 
+/* A FitsFunc.  A guide, when given, is counted as three more channels. */
+static gboolean
+filter_fits (gconstpointer method, const LisseImageInfo *info, GError **error)
+{
+  const LisseFilterInfo *f = method;
+  return lisse_filter_check_memory (f, info->width, info->height, info->channels,
+                                    f->guide == LISSE_GUIDE_NONE ? 0 : 3, error);
+}
+
 static int
 do_filter (const FilterOptions *o, const LisseFilterInfo *info, const char *in,
            const char *out)
@@ -411,8 +436,8 @@ do_filter (const FilterOptions *o, const LisseFilterInfo *info, const char *in,
   GError *error = NULL;
   LisseImageInfo image_info;
   g_autoptr (LisseImageWriter) writer = NULL;
-  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, &image_info, &writer,
-                                                    &error);
+  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, filter_fits, info,
+                                                    &image_info, &writer, &error);
   if (!image)
     return report (error);
   g_autoptr (LisseTensor) guide = NULL;
@@ -569,6 +594,15 @@ typedef struct
   gboolean list;
 } EffectOptions;
 
+/* A FitsFunc.  A mask counts as one more channel, a guide as three. */
+static gboolean
+effect_fits (gconstpointer method, const LisseImageInfo *info, GError **error)
+{
+  const LisseEffectInfo *e = method;
+  int aux = e->aux == LISSE_EFFECT_AUX_MASK ? 1 : e->aux == LISSE_EFFECT_AUX_GUIDE ? 3 : 0;
+  return lisse_effect_check_memory (e, info->width, info->height, info->channels, aux, error);
+}
+
 static int
 do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
            const char *out)
@@ -620,8 +654,8 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
   GError *error = NULL;
   LisseImageInfo image_info;
   g_autoptr (LisseImageWriter) writer = NULL;
-  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, &image_info, &writer,
-                                                    &error);
+  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, effect_fits, info,
+                                                    &image_info, &writer, &error);
   if (!image)
     return report (error);
   g_autoptr (LisseTensor) aux = NULL;

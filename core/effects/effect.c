@@ -4,8 +4,10 @@
  * The effect registry (effect.h) and the one entry point, which checks
  * every argument once so the effects themselves can trust them. */
 #include "effect.h"
+#include "effect-private.h"
 #include "effects-all.h"
 
+#include "finite.h"
 #include "lisse-error.h"
 
 #include <math.h>
@@ -79,19 +81,24 @@ check_params (const LisseEffectInfo *info, const LisseParams *params, GError **e
     return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT,
                        "%s: parameters were not made from this effect's declaration",
                        info->name);
-  for (int i = 0; i < info->n_params; i++)
-    {
-      const LisseParamSpec *s = &info->params[i];
-      double v = params->values[i];
-      if (!isfinite (v) || v < s->min || v > s->max)
-        return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT,
-                           "%s: %s=%g is out of range [%g, %g]",
-                           info->name, s->name, v, s->min, s->max);
-      if (s->integer && v != floor (v))
-        return lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT,
-                           "%s: %s=%g must be a whole number", info->name, s->name, v);
-    }
-  return TRUE;
+  /* Callers that fill the values in by hand (the GEGL ops, the tools,
+   * the tests) get the same one-line refusal as `--set`. */
+  return lisse_params_check (params, info->name, error);
+}
+
+/* For an effect that declares no cost: above what any of the seven takes. */
+static const LisseMemoryCost default_cost = { 1024.0, 16.0, 16.0 };
+
+gboolean
+lisse_effect_check_memory (const LisseEffectInfo *info, int width, int height, int channels,
+                           int aux_channels, GError **error)
+{
+  const LisseMemoryCost *cost = &info->memory;
+  if (cost->fixed_mib <= 0 && cost->planes <= 0 && cost->planes_per_channel <= 0)
+    cost = &default_cost;
+  return lisse_memory_check (lisse_memory_cost_bytes (cost, width, height,
+                                                      channels + MAX (aux_channels, 0)),
+                             info->name, width, height, error);
 }
 
 LisseTensor *
@@ -164,7 +171,18 @@ lisse_effect_run (const LisseEffectInfo *info, const LisseTensor *image,
       return NULL;
     }
 
+  if (!lisse_effect_check_memory (info, image->w, image->h, image->c, aux ? aux->c : 0, error))
+    return NULL;
   if (!lisse_progress_report (progress, 0.0, error))
+    return NULL;
+  /* NaN and ±∞ are replaced before the effect sees them (finite.h): the
+   * effects, and the filters and networks they call, compute with finite
+   * values only.  Images that hold none are not copied. */
+  g_autoptr (LisseTensor) image_copy = NULL, aux_copy = NULL;
+  image = lisse_finite_tensor (image, lisse_effect_n_color (image), &image_copy, error);
+  if (!image)
+    return NULL;
+  if (aux && !(aux = lisse_finite_tensor (aux, aux->c, &aux_copy, error)))
     return NULL;
   return info->run (info, image, aux, params, choice, scale, progress, error);
 }

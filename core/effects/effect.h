@@ -13,8 +13,10 @@
  *
  * An effect sees non-linear sRGB (R'G'B') floats, 1–4 channels (gray, gray +
  * alpha, RGB, RGBA); alpha is copied through untouched, gray is handled as
- * the networks handle it (net.h).  Output values are clamped to [0, 1]
- * (effects are for display; the raw networks are unclamped).
+ * the networks handle it (net.h).  NaN and ±∞ are replaced before it runs
+ * (finite.h), and an image beyond the memory budget is refused before it
+ * runs (memory-budget.h).  Output values are clamped to [0, 1] (effects
+ * are for display; the raw networks are unclamped).
  *
  * Effects that run a network take the model through their "model" choice:
  * the choice values are model names resolved through the model search path
@@ -22,6 +24,7 @@
  * (lisse_effect_cache_clear() frees them). */
 #pragma once
 
+#include "memory-budget.h"
 #include "params.h"
 #include "progress.h"
 #include "tensor.h"
@@ -98,6 +101,9 @@ struct _LisseEffectInfo
   gboolean               aux_required;  /* FALSE: aux may be NULL (e.g. content-aware
                                            falls back to automatic saliency) */
   LisseEffectRunFunc     run;
+  /* Peak memory of a run, the input and result included, for the worst of
+   * its choices (memory-budget.h); all zero: a cautious default. */
+  LisseMemoryCost        memory;
 };
 
 /* NULL-terminated, stable order: smooth, magnify-detail, remove-texture,
@@ -115,6 +121,14 @@ LisseTensor *lisse_effect_run (const LisseEffectInfo *info,
                                double                 scale,
                                const LisseProgress   *progress,
                                GError               **error);
+
+/* Whether a run on a @width × @height image of @channels channels, with a
+ * mask or guide of @aux_channels (0: none), fits the memory budget
+ * (memory-budget.h); FALSE with a one-line error when it does not.  Front
+ * ends call this before they allocate the image; lisse_effect_run() checks
+ * it again. */
+gboolean     lisse_effect_check_memory (const LisseEffectInfo *info, int width, int height,
+                                        int channels, int aux_channels, GError **error);
 
 /* Index of @nick in info->choice.values, or -1. */
 int          lisse_effect_choice_index (const LisseEffectInfo *info, const char *nick);

@@ -84,4 +84,7 @@ const LisseEffectInfo lisse_effect_joint_filter = {
   .aux_label = N_("Guide"),
   .aux_required = TRUE,
   .run = joint_run,
+  /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
+   * quarter added): WLS with guide, the largest of its methods: 32 + 2 per channel. */
+  .memory = { 8.0, 40.0, 3.0 },
 };

@@ -97,6 +97,7 @@ typedef struct
     GeglOperationComposerClass composer;
   } parent_class;
   const EffectOpData *data;
+  LisseOpClassProcess parent_process;   /* the filter's or composer's own */
 } LisseEffectOpClass;
 
 typedef struct
@@ -286,6 +287,27 @@ effect_filter_process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *
   return effect_op_process (operation, input, NULL, output, roi, level);
 }
 
+/* A LisseOpFitsFunc: the effect's memory budget check, the aux pad
+ * counted as a mask's one channel or a guide's (up to) four. */
+static gboolean
+effect_op_fits (GeglOperation *operation, int width, int height, int nc, GError **error)
+{
+  const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (operation)->data->info;
+  int aux = info->aux == LISSE_EFFECT_AUX_MASK ? 1 : info->aux == LISSE_EFFECT_AUX_GUIDE ? 4 : 0;
+  return lisse_effect_check_memory (info, width, height, nc, aux, error);
+}
+
+/* GeglOperationClass.process: refuse an image beyond the memory budget
+ * before GEGL hands the op an output buffer (op-common.h). */
+static gboolean
+effect_op_class_process (GeglOperation *operation, GeglOperationContext *context,
+                         const gchar *output_pad, const GeglRectangle *roi, gint level)
+{
+  const LisseEffectOpClass *klass = LISSE_EFFECT_OP_GET_CLASS (operation);
+  return lisse_op_process_if_fits (operation, context, output_pad, roi, level,
+                                   klass->data->op_name, effect_op_fits, klass->parent_process);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Types                                                                    */
 
@@ -351,6 +373,8 @@ effect_op_class_init (gpointer g_class, gpointer class_data)
     GEGL_OPERATION_FILTER_CLASS (g_class)->process = effect_filter_process;
 
   operation_class->prepare = effect_op_prepare;
+  klass->parent_process = operation_class->process;   /* inherited from the parent */
+  operation_class->process = effect_op_class_process;
   lisse_op_class_use_whole_input (operation_class);
   /* One call over the whole image: the engine tiles and threads inside. */
   operation_class->threaded = FALSE;

@@ -140,6 +140,7 @@ typedef struct
   const FilterOpInfo      *op;
   const LisseFilterInfo   *filter;
   OpParam                  ui[LISSE_MAX_PARAMS];   /* by core parameter index */
+  LisseOpClassProcess      parent_process;         /* GeglOperationFilter's own */
 } LisseFilterOpClass;
 
 typedef struct
@@ -248,6 +249,25 @@ run_filter (GeglOperation *operation, float *pixels, int nc, const GeglRectangle
   return TRUE;
 }
 
+/* A LisseOpFitsFunc: the filter's memory budget check. */
+static gboolean
+filter_op_fits (GeglOperation *operation, int width, int height, int nc, GError **error)
+{
+  return lisse_filter_check_memory (LISSE_FILTER_OP_GET_CLASS (operation)->filter, width, height,
+                                    nc, 0, error);
+}
+
+/* GeglOperationClass.process: refuse an image beyond the memory budget
+ * before GEGL hands the op an output buffer (op-common.h). */
+static gboolean
+filter_op_class_process (GeglOperation *operation, GeglOperationContext *context,
+                         const gchar *output_pad, const GeglRectangle *roi, gint level)
+{
+  const LisseFilterOpClass *klass = LISSE_FILTER_OP_GET_CLASS (operation);
+  return lisse_op_process_if_fits (operation, context, output_pad, roi, level,
+                                   klass->op->op_name, filter_op_fits, klass->parent_process);
+}
+
 static gboolean
 filter_op_process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
                    const GeglRectangle *roi, gint level)
@@ -284,6 +304,8 @@ filter_op_class_init (gpointer g_class, gpointer class_data)
     }
 
   operation_class->prepare = lisse_op_set_formats;
+  klass->parent_process = operation_class->process;   /* inherited from the parent */
+  operation_class->process = filter_op_class_process;
   lisse_op_class_use_whole_input (operation_class);
   /* One call over the whole image: the core parallelises inside. */
   operation_class->threaded = FALSE;

@@ -136,6 +136,21 @@ lisse_op_class_use_whole_input (GeglOperationClass *operation_class)
   operation_class->get_cached_region = whole_input_cached_region;
 }
 
+/* @roi in mipmap @level's coordinates, rounded as GEGL's own ops do. */
+static GeglRectangle
+level_rect (const GeglRectangle *roi, int level)
+{
+  GeglRectangle rect = *roi;
+  if (level > 0)
+    {
+      rect.x = roi->x >> level;
+      rect.y = roi->y >> level;
+      rect.width = ((roi->x + roi->width) >> level) - rect.x;
+      rect.height = ((roi->y + roi->height) >> level) - rect.y;
+    }
+  return rect;
+}
+
 gboolean
 lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
                          GeglBuffer *input, GeglBuffer *output,
@@ -148,14 +163,7 @@ lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
     return TRUE;
   /* GEGL passes level-0 coordinates; the pixels of a mipmap level are read
    * and written in that level's coordinates, rounded as GEGL's own ops do. */
-  GeglRectangle rect = *roi;
-  if (level > 0)
-    {
-      rect.x = roi->x >> level;
-      rect.y = roi->y >> level;
-      rect.width = ((roi->x + roi->width) >> level) - rect.x;
-      rect.height = ((roi->y + roi->height) >> level) - rect.y;
-    }
+  GeglRectangle rect = level_rect (roi, level);
   if (rect.width <= 0 || rect.height <= 0)
     return TRUE;
 
@@ -181,6 +189,39 @@ lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
   gegl_buffer_set (output, &rect, level, format, pixels, GEGL_AUTO_ROWSTRIDE);
   g_free (pixels);
   return TRUE;
+}
+
+gboolean
+lisse_op_process_if_fits (GeglOperation *operation, GeglOperationContext *context,
+                          const gchar *output_pad, const GeglRectangle *roi, gint level,
+                          const char *op_name, LisseOpFitsFunc fits,
+                          LisseOpClassProcess parent_process)
+{
+  const GeglRectangle rect = level_rect (roi, level);
+  const Babl *format = gegl_operation_get_format (operation, "output");
+  const int nc = format ? babl_format_get_n_components (format) : 4;
+  GError *error = NULL;
+  if (rect.width > 0 && rect.height > 0
+      && !fits (operation, rect.width, rect.height, nc, &error))
+    {
+      /* A passed-through result is not cached, so GEGL asks again for each
+       * chunk it renders (GIMP: every projection chunk): say it once per
+       * node and size, not once per chunk. */
+      g_autofree char *said = g_strdup_printf ("%dx%d@%d", rect.width, rect.height, level);
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (operation), "lisse-refused"), said) != 0)
+        {
+          g_warning ("%s: %s; the input is passed through unchanged", op_name,
+                     error ? error->message : "the image is too large");
+          g_object_set_data_full (G_OBJECT (operation), "lisse-refused",
+                                  g_steal_pointer (&said), g_free);
+        }
+      g_clear_error (&error);
+      GObject *input = gegl_operation_context_get_object (context, "input");
+      if (input)
+        gegl_operation_context_take_object (context, output_pad, g_object_ref (input));
+      return TRUE;
+    }
+  return parent_process (operation, context, output_pad, roi, level);
 }
 
 gboolean

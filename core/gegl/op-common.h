@@ -56,6 +56,28 @@ gboolean lisse_op_process_pixels (GeglOperation *operation, const char *op_name,
                                   const GeglRectangle *roi, int level,
                                   LisseOpRunFunc run, gpointer user_data);
 
+/* Whether the op can run on a @width × @height image of @nc channels (the
+ * mipmap level already applied): FALSE with a one-line @error when the run
+ * would not fit the memory budget (memory-budget.h). */
+typedef gboolean (*LisseOpFitsFunc) (GeglOperation *operation, int width, int height, int nc,
+                                     GError **error);
+
+/* The parent's GeglOperationClass.process, which the body below chains up to. */
+typedef gboolean (*LisseOpClassProcess) (GeglOperation *operation, GeglOperationContext *context,
+                                         const gchar *output_pad, const GeglRectangle *roi,
+                                         gint level);
+
+/* A GeglOperationClass.process body: asks @fits with the size the run
+ * would have, before anything image-sized is allocated or converted.  When
+ * it says no, logs a g_warning naming @op_name and the reason and hands the
+ * input buffer itself on as the output (nothing is copied: a 30000×30000
+ * layer costs no second buffer), as GEGL's own ops pass through.  Else
+ * chains up to @parent_process. */
+gboolean lisse_op_process_if_fits (GeglOperation *operation, GeglOperationContext *context,
+                                   const gchar *output_pad, const GeglRectangle *roi,
+                                   gint level, const char *op_name, LisseOpFitsFunc fits,
+                                   LisseOpClassProcess parent_process);
+
 /* A LisseProgress callback's data: forwards the engine's progress to the
  * node's "progress" signal with @message, at most once per percent. */
 typedef struct

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "net.h"
 #include "nets-all.h"
+#include "finite.h"
 #include "lisse-error.h"
 #include "model.h"
 #include "tiling.h"
@@ -305,6 +306,14 @@ net_tile (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
         memcpy (lisse_tensor_channel (rgb_owned, 0, k), in->data, plane * sizeof (float));
       rgb = rgb_owned;
     }
+  /* NaN and ±∞ are replaced before the network sees them (finite.h): a
+   * convolution spreads one of them over its whole receptive field. */
+  LisseTensor *rgb_finite = NULL;
+  if (!(rgb = lisse_finite_tensor (rgb, 3, &rgb_finite, error)))
+    {
+      lisse_tensor_free (rgb_owned);
+      return FALSE;
+    }
 
   LisseTensor map_view = { 1, ctx->map_channels, h, w, in->data + (size_t) c * plane, FALSE };
 
@@ -312,6 +321,7 @@ net_tile (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
                                       ctx->map_channels > 0 ? &map_view : NULL,
                                       info->progress, error);
   lisse_tensor_free (rgb_owned);
+  lisse_tensor_free (rgb_finite);
   if (!y)
     return FALSE;
 

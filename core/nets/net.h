@@ -20,6 +20,9 @@
  *     almost exactly its common value).
  *   - Alpha (the last channel of a 2- or 4-channel image) is copied from
  *     input to output untouched, bit for bit.  Colour is not premultiplied.
+ *   - NaN, ±∞ and values beyond ±65504 in the colour channels are replaced
+ *     (finite.h) before the network sees a tile: one of them would spread
+ *     over the whole receptive field.
  *   - Output values are what the network computes: they are NOT clamped to
  *     [0,1] here (a float file or a following operation may want the
  *     overshoot); writing an 8- or 16-bit file clamps.
