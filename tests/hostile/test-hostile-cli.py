@@ -16,10 +16,10 @@ Each method gets, each case in one process:
     solvers' tolerance, to the middle of the image repeated to three pixels
     (what mirrored or replicated borders and normalised windows mean; RTV,
     whose windows are zero outside the image by design, is left out);
-  - a 64×20000 gray float strip, for the filters and `lisse run` (the
-    solvers' and the tiler's case; the effects run them): the same checks,
-    and for `lisse run` the tiled result (512 tiles with their halo) equal
-    to one whole-image tile within float rounding;
+  - a 64×20000 gray float strip, for every effect, filter and `lisse run`
+    (the solvers' and the tiler's case): the same checks, and for `lisse
+    run` the tiled result (512 tiles with their halo) equal to one
+    whole-image tile within float rounding;
   - 24×20 files: gray, gray + alpha, indexed with a transparent index (read
     as RGBA: the documented conversion), RGBA with a fully transparent
     block, 16-bit RGB: channels and bit depth kept (indexed: RGBA 8-bit),
@@ -258,8 +258,6 @@ def main():
         for case, (inp, _, aux) in files.items():
             if case.endswith("-stack") and not stackable(m):
                 continue
-            if case == "strip" and m.kind == "effect":
-                continue     # the strip matters for tiling and the solvers: runs, filters
             jobs[(k, case)] = method_args(m, inp, out_name(k, case, inp), aux)
         if m.kind == "run":
             inp = files["strip"][0]
