@@ -45,9 +45,11 @@
 #define WINO_POS  (WINO_IN * WINO_IN)   /* positions of a transformed tile */
 /* Tiles per chunk at most.  The chunk's V and M hold 36 · (Cin + Cout)
  * floats a tile (1.2 MB for 64 tiles of a 64-channel layer, within L2);
- * tools/bench/conv-bench, 64 channels at 256×256, one thread, CPU time:
- * 32 tiles 36.6 ms, 48 34.8, 64 33.8, 96 36.2, 128 37.5, 192 39.7,
- * 768 49.3 (im2col: 85 ms). */
+ * Chosen with tools/bench/conv-bench (64 channels, 256×256, one thread, CPU
+ * time) on an earlier, unvectorised build with this limit made a temporary
+ * environment knob, since removed: 32 tiles 36.6 ms, 48 34.8, 64 33.8,
+ * 96 36.2, 128 37.5, 192 39.7, 768 49.3 (im2col: 85 ms).  To re-measure,
+ * rebuild with other values of this define. */
 #define WINO_MAX_TILES 64
 
 /* One phase of the polyphase split: the sub-image of rows a + i·dh and
