@@ -14,6 +14,9 @@ Each op gets, one `gegl` process per case:
     input's (opaque where it has none: the ops work in Y'A / R'G'B'A and
     GEGL writes what they give), colour equal to `lisse` on the same file
     within 1/255 (the same engine behind both front ends);
+  - a tall 64×20000 gray strip (8-bit PNG, a guide of the same size for
+    Joint Filter): the same checks, so every op's tiling meets a layer far
+    taller than any of its tiles;
   - NaN, +inf, -inf, 3e38 and a NaN alpha in a float RGBA image: colour
     finite, and equal to the op's result on the image with those values
     replaced by core/finite.h's rule;
@@ -51,6 +54,7 @@ os.environ["LISSE_MODEL_PATH"] = MODELS
 os.environ.pop("LISSE_MEMORY_BUDGET", None)
 FW, FH = 24, 20
 SIZES = {"1x1": (1, 1), "1x17": (1, 17), "17x1": (17, 1), "2x2": (2, 2)}
+STRIP = (64, 20000)
 tap = Tap()
 
 
@@ -144,11 +148,17 @@ def main():
     files["rgba-transparent"] = (path("rgba-t.png"),
                                  hi.write_png(path("rgba-t.png"), hi.with_transparent_block(base)))
     files["rgb16"] = (path("rgb16.png"), hi.write_png(path("rgb16.png"), base[..., :3], bits=16))
+    sw, sh = STRIP
+    files["strip"] = (path("strip.png"), hi.write_png(path("strip.png"), hi.scene(sh, sw, 1, seed=3)))
+    hi.write_png(path("guide-strip.png"), hi.scene(sh, sw, 1, seed=4))
     bad, _ = hi.with_non_finite(base)
     files["nan"] = (hi.write_float_tiff(path("nan.tif"), bad), bad)
     files["nan-rule"] = (hi.write_float_tiff(path("nan-rule.tif"), hi.finite_rule(bad, 3)),
                          hi.finite_rule(bad, 3))
-    pngs = ("gray", "gray-alpha", "indexed", "rgba-transparent", "rgb16")
+    pngs = ("gray", "gray-alpha", "indexed", "rgba-transparent", "rgb16", "strip")
+
+    def guide_of(case):
+        return path(f"guide-{case}.png") if case in SIZES or case == "strip" else guide
 
     def out(op, case, ext):
         return path(f"out-{op.replace(':', '_')}-{case}.{ext}")
@@ -157,12 +167,11 @@ def main():
     for op, m, _ in ops:
         for case, (inp, _) in files.items():
             ext = "tif" if inp.endswith(".tif") else "png"
-            aux = path(f"guide-{case}.png") if case in SIZES else guide
-            jobs[("gegl", op, case)] = gegl_args(op, m, inp, out(op, case, ext), aux)
+            jobs[("gegl", op, case)] = gegl_args(op, m, inp, out(op, case, ext), guide_of(case))
             if case in pngs:
                 args = hm.cli_args(m)[:2]           # the default choice, as the op's
                 if m.aux == "guide":
-                    args += ["--aux", guide]
+                    args += ["--aux", guide_of(case)]
                 jobs[("lisse", op, case)] = [LISSE] + args + [inp, out(op, "cli-" + case, "png")]
     t0 = time.monotonic()
     results = run_many(jobs)

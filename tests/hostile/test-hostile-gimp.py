@@ -10,8 +10,9 @@ Usage: test-hostile-gimp.py PATH/TO/plugin/lisse PATH/TO/lisse PATH/TO/lisse-geg
 
 The plug-in and a private profile are set up as test-gimp-batch.py does;
 GEGL_PATH names GIMP's GEGL and the built module; models are tiny random
-ones made here; LISSE_MEMORY_BUDGET is 512M for the whole session (every
-small case fits: the largest fixed cost, Content-Aware's, is 420 MiB).
+ones made here; LISSE_MEMORY_BUDGET is 768M for the whole session (every
+case but the budget ones fits: the largest, RTV on the strip, needs 539 MiB;
+every filter on the 6000×6000 layer needs 969 MiB or more).
 Each case is ONE image, loaded once, with a copy of its layer per method
 side by side and exported once: GIMP's time goes to the plug-in processes
 (every load, export and procedure call is one).
@@ -21,6 +22,8 @@ Each method gets:
     fully transparent block and 16-bit RGB (PNG files): the run succeeds,
     the layer keeps its type (gimp-drawable-type), alpha is unchanged, and
     the pixels equal `lisse` on the same file within 1/255 (one engine);
+  - a tall 64×20000 gray strip (guide: a gray strip of the same size), with
+    the same checks;
   - a float RGBA image (float TIFF) holding NaN, +inf, -inf and 3e38, and
     the same image with those values replaced by core/finite.h's rule: both
     runs succeed, the colour is finite, and the two results are equal;
@@ -31,7 +34,7 @@ Each method gets:
 and the memory budget: each procedure on a 30000×30000 layer (no pixel
 memory until written) fails with a message naming the budget before it
 reads a pixel, the image clean and its pixels (a 16×16 crop) as they were;
-each filter op on a 6000×6000 checkerboard (beyond 512 MiB for every
+each filter op on a 6000×6000 checkerboard (beyond 768 MiB for every
 filter) logs one warning naming itself and the budget, and the layer's
 histogram is unchanged (GIMP still records the merge as an undo step: an
 op cannot fail).
@@ -66,8 +69,9 @@ PLUGIN, LISSE, MODULE = (os.path.abspath(a) for a in sys.argv[1:4])
 GEGL_SYS = sys.argv[4]
 FW, FH = 24, 20
 SIZES = {"1x1": (1, 1), "1x17": (1, 17), "17x1": (17, 1), "2x2": (2, 2)}
-BUDGET = "512M"
-BIG_FILTER = 6000         # a side beyond 512 MiB for every filter on a gray layer
+STRIP = (64, 20000)
+BUDGET = "768M"
+BIG_FILTER = 6000         # a side beyond 768 MiB for every filter on a gray layer
 tap = Tap()
 
 
@@ -191,13 +195,17 @@ def main():
     hi.write_png(os.path.join(tmp, "rgba-t.png"), hi.with_transparent_block(base))
     hi.write_png(os.path.join(tmp, "rgb16.png"), base[..., :3], bits=16)
     hi.write_indexed_png(os.path.join(tmp, "indexed.png"), base)
+    sw, sh = STRIP
+    hi.write_png(os.path.join(tmp, "strip.png"), hi.scene(sh, sw, 1, seed=3))
+    hi.write_png(os.path.join(tmp, "guide-strip.png"), hi.scene(sh, sw, 1, seed=4))
     bad, _ = hi.with_non_finite(base)
     hi.write_float_tiff(os.path.join(tmp, "nan.tif"), bad)
     hi.write_float_tiff(os.path.join(tmp, "nan-rule.tif"), hi.finite_rule(bad, 3))
     inputs.update({"gray": ("gray.png", "guide-gray.png"),
                    "gray-alpha": ("graya.png", "guide-gray.png"),
                    "rgba-transparent": ("rgba-t.png", "guide.png"), "rgb16": ("rgb16.png", "guide.png"),
-                   "nan": ("nan.tif", "guide.png"), "nan-rule": ("nan-rule.tif", "guide.png")})
+                   "nan": ("nan.tif", "guide.png"), "nan-rule": ("nan-rule.tif", "guide.png"),
+                   "strip": ("strip.png", "guide-strip.png")})
     n = len(runs)
 
     # The Script-Fu: per case ONE image, loaded once, holding one copy of
