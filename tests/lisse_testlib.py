@@ -309,3 +309,37 @@ def read_float_tiff(path):
     if a.ndim == 2:
         a = a[..., None]
     return a[..., ::-1]
+
+
+# Script-Fu for the GIMP batch tests (the v2 dialect: every PDB result
+# wrapped in a list); %(results)s is the results file, %(tmp)s the folder
+# the images are in.  run-case evaluates a thunk under `catch`, with
+# *error-hook* keeping the error's text, and logs "@NAME ok DIRTY" or
+# "@NAME error DIRTY \"message\"", where DIRTY is gimp-image-is-dirty
+# afterwards; note logs a line of its own.  Each test adds its export.
+SCRIPT_FU_PRELUDE = r"""
+(define out (open-output-file "%(results)s"))
+(define saved-hook *error-hook*)
+(define last-err #f)
+(define (->string x) (let ((p (open-output-string))) (display x p) (get-output-string p)))
+(define (dirty img) (car (gimp-image-is-dirty img)))
+(define (run-case name img thunk)
+  (set! last-err #f)
+  (set! *error-hook* (lambda args (set! last-err args) (throw)))
+  (let ((r (catch #f (thunk) #t)))
+    (set! *error-hook* saved-hook)
+    (display "@" out) (display name out)
+    (if r
+        (begin (display " ok " out) (display (dirty img) out))
+        (begin (display " error " out) (display (dirty img) out) (display " " out)
+               (write (->string last-err) out)))
+    (newline out)))
+(define (note text) (display text out) (newline out))
+(define (load-image file) (car (gimp-file-load RUN-NONINTERACTIVE (string-append "%(tmp)s/" file))))
+(define (first-layer img) (vector-ref (car (gimp-image-get-layers img)) 0))
+(define (add-hidden-layer img file)
+  (let ((l (car (gimp-file-load-layer RUN-NONINTERACTIVE img (string-append "%(tmp)s/" file)))))
+    (gimp-image-insert-layer img l 0 1)
+    (gimp-item-set-visible l FALSE)
+    l))
+"""

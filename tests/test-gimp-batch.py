@@ -52,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 
-from lisse_testlib import Tap, import_or_skip, skip_all
+from lisse_testlib import SCRIPT_FU_PRELUDE, Tap, import_or_skip, skip_all
 
 np, cv2 = import_or_skip("numpy", "cv2")
 
@@ -118,35 +118,10 @@ def make_images(tmp):
     return rgba, gray
 
 
-# Script-Fu (the v2 dialect: every PDB result wrapped in a list).  run-case
-# evaluates a thunk under `catch`, with *error-hook* keeping the error's
-# text, and logs "@NAME ok DIRTY" or "@NAME error DIRTY \"message\"", where
-# DIRTY is gimp-image-is-dirty afterwards.
-SCHEME_PRELUDE = r"""
-(define out (open-output-file "%(results)s"))
-(define saved-hook *error-hook*)
-(define last-err #f)
-(define (->string x) (let ((p (open-output-string))) (display x p) (get-output-string p)))
-(define (dirty img) (car (gimp-image-is-dirty img)))
-(define (run-case name img thunk)
-  (set! last-err #f)
-  (set! *error-hook* (lambda args (set! last-err args) (throw)))
-  (let ((r (catch #f (thunk) #t)))
-    (set! *error-hook* saved-hook)
-    (display "@" out) (display name out)
-    (if r
-        (begin (display " ok " out) (display (dirty img) out))
-        (begin (display " error " out) (display (dirty img) out) (display " " out)
-               (write (->string last-err) out)))
-    (newline out)))
-(define (load-image file) (car (gimp-file-load RUN-NONINTERACTIVE (string-append "%(tmp)s/" file))))
-(define (first-layer img) (vector-ref (car (gimp-image-get-layers img)) 0))
+# lisse_testlib's Script-Fu prelude and this test's export: NAME.png as
+# out-NAME.png in the image folder.
+SCHEME_PRELUDE = SCRIPT_FU_PRELUDE + r"""
 (define (export img name) (gimp-file-save RUN-NONINTERACTIVE img (string-append "%(tmp)s/out-" name ".png") -1))
-(define (add-hidden-layer img file)
-  (let ((l (car (gimp-file-load-layer RUN-NONINTERACTIVE img (string-append "%(tmp)s/" file)))))
-    (gimp-image-insert-layer img l 0 1)
-    (gimp-item-set-visible l FALSE)
-    l))
 """
 
 # The effect runs: name -> (effect, {parameter: value}, (choice, nick) or

@@ -51,7 +51,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lisse_testlib import Tap, import_or_skip, skip_all  # noqa: E402
+from lisse_testlib import SCRIPT_FU_PRELUDE, Tap, import_or_skip, skip_all  # noqa: E402
 
 np, _, _, _ = import_or_skip("numpy", "cv2", "tifffile", "safetensors.numpy")
 import hostile_images as hi  # noqa: E402
@@ -81,32 +81,10 @@ def plugin_dirs():
     return os.path.join(libdir or "/usr/lib/x86_64-linux-gnu/gimp/3.0", "plug-ins")
 
 
-SCHEME_PRELUDE = r"""
-(define out (open-output-file "%(results)s"))
-(define saved-hook *error-hook*)
-(define last-err #f)
-(define (->string x) (let ((p (open-output-string))) (display x p) (get-output-string p)))
-(define (dirty img) (car (gimp-image-is-dirty img)))
-(define (run-case name img thunk)
-  (set! last-err #f)
-  (set! *error-hook* (lambda args (set! last-err args) (throw)))
-  (let ((r (catch #f (thunk) #t)))
-    (set! *error-hook* saved-hook)
-    (display "@" out) (display name out)
-    (if r
-        (begin (display " ok " out) (display (dirty img) out))
-        (begin (display " error " out) (display (dirty img) out) (display " " out)
-               (write (->string last-err) out)))
-    (newline out)))
-(define (note text) (display text out) (newline out))
-(define (load-image file) (car (gimp-file-load RUN-NONINTERACTIVE (string-append "%(tmp)s/" file))))
-(define (first-layer img) (vector-ref (car (gimp-image-get-layers img)) 0))
+# lisse_testlib's Script-Fu prelude and this test's helpers: export under
+# a file name, a copy of a layer placed k widths to the right, a histogram.
+SCHEME_PRELUDE = SCRIPT_FU_PRELUDE + r"""
 (define (export img name) (gimp-file-save RUN-NONINTERACTIVE img (string-append "%(tmp)s/" name) -1))
-(define (add-hidden-layer img file)
-  (let ((l (car (gimp-file-load-layer RUN-NONINTERACTIVE img (string-append "%(tmp)s/" file)))))
-    (gimp-image-insert-layer img l 0 1)
-    (gimp-item-set-visible l FALSE)
-    l))
 (define (place img l0 k w)
   (let ((l (car (gimp-layer-copy l0))))
     (gimp-image-insert-layer img l 0 0)
