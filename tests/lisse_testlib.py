@@ -290,6 +290,40 @@ def tiny_csgis_model(path, seed, **sizes):
     return path
 
 
+def random_fang19_twin(seed, width=8, n_layers=2, offset_bound=3.0, dilations=(1, 2),
+                       lambda_ref=0.01):
+    """A Fang 2019 twin (training/lisse_train/fang19_model.py) with random
+    weights, float32, eval mode: the λ terms, the residual blocks' second
+    convolutions and the offsets (all zero at initialisation) made
+    non-zero, so that λ, every block and the deformable sampling matter;
+    the offsets' logits scaled to a few pixels, the features to unit size
+    (its float32 and float64 forms then agree to about 1e-6)."""
+    import torch
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "training"))
+    from lisse_train import fang19_model as fm
+    g = torch.Generator().manual_seed(seed)
+    model = fm.Fang19Net(width=width, n_layers=n_layers, offset_bound=offset_bound,
+                         lambda_ref=lambda_ref, dilations=dilations)
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, fm.CondConv2d):
+                scale = (2.0 / (m.cin * 9)) ** 0.5
+                if name.endswith(".1"):
+                    scale *= 0.3
+                m.weight.copy_(scale * torch.randn(m.weight.shape, generator=g))
+                m.a_weight.copy_(0.2 * scale * torch.randn(m.a_weight.shape, generator=g))
+                m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=g))
+                m.a_bias.copy_(0.02 * torch.randn(m.a_bias.shape, generator=g))
+        model.c5.weight[fm.FEATURE_DIM:] *= 4.0
+        # Features of unit size: with larger ones the softmax over ‖ΔF‖²
+        # is so sharp that float32 rounding flips weights (the float32 and
+        # float64 twins then differ by 1e-2).
+        model.c5.weight[:fm.FEATURE_DIM] *= 0.15
+        model.c5.a_weight[:, :fm.FEATURE_DIM] *= 0.15
+    return model.eval()
+
+
 def write_float_tiff(path, img):
     """An H×W×C float RGB(A) array as an uncompressed 32-bit float TIFF
     (what `lisse run --depth 32` reads and writes); returns path."""

@@ -191,6 +191,10 @@ def make_crops(tmp):
             img[:, 128:] //= 2
             f = f"{split}/{i:04d}-fake-p{i}-0.png"
             cv2.imwrite(str(d / f), img)
+            # The whole photo, where build.py leaves it: the thumbnails read it.
+            photo = Path(tmp) / "extract" / "fake-photos" / "usr/share/fake" / f"{split}{i}.jpg"
+            photo.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(photo), cv2.resize(img, (400, 300)))
             crops.append({"file": f, "split": split, "image": i, "package": "fake-photos",
                           "path": f"/usr/share/fake/{split}{i}.jpg", "y": 0, "x": 0,
                           "scale": 1.0, "size": 256})
@@ -253,10 +257,17 @@ def whole_build_on_fake_input(tmp):
         assert set(idx) >= {"structures", "textures", "val_pairs"}
         st, tx, vp = idx["structures"], idx["textures"], idx["val_pairs"]
         kinds = {(s["split"], s["kind"]) for s in st}
-        assert kinds == {("train", "clipart"), ("train", "photo-cartoon"),
+        assert kinds == {("train", "clipart"), ("train", "photo-cartoon"), ("train", "photo-thumb"),
                          ("val", "clipart"), ("val", "photo-cartoon")}, kinds
-        assert sum(s["split"] == "train" for s in st) == 6 + 4
+        assert sum(s["split"] == "train" for s in st) == 6 + 4 + 4 * 4   # 4 thumbnails a photo
         assert sum(s["split"] == "val" for s in st) == 2 + 2
+        # Thumbnails of the val photos: their own list and pairs, one each.
+        th, tp = idx["thumb_structures"], idx["val_thumb_pairs"]
+        assert len(th) == 3 and len(tp) == 3 and all(t["split"] == "val" for t in th)
+        for p in tp:
+            im = cv2.imread(str(pack / p["input"]), cv2.IMREAD_UNCHANGED)
+            assert im.shape == (256, 256, 3)
+            assert (pack / p["gt"]).read_bytes() == (pack / p["structure"]).read_bytes()
         for s in st:
             assert s["file"].startswith(f"structures/{s['split']}/") and "source" in s
             im = cv2.imread(str(pack / s["file"]), cv2.IMREAD_UNCHANGED)

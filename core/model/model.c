@@ -4,6 +4,7 @@
 #include "lisse-error.h"
 
 #include <errno.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,4 +340,103 @@ lisse_model_free (LisseModel *model)
   g_free (model->path);
   g_free (model->name);
   g_free (model);
+}
+
+/* ---- metadata checks shared by the networks ------------------------------ */
+
+gboolean
+lisse_model_get_metadata_int_in (const LisseSafetensors *st, const char *owner, const char *key,
+                                 int lo, int hi, int *value, GError **error)
+{
+  GError *local = NULL;
+  if (!lisse_model_get_metadata_int (st, key, value, &local))
+    {
+      lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: %s", owner, local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  if (*value < lo || *value > hi)
+    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata '%s' = %d is out of range [%d, %d]",
+                       owner, key, *value, lo, hi);
+  return TRUE;
+}
+
+gboolean
+lisse_model_check_metadata_value (const LisseSafetensors *st, const char *owner,
+                                  const char *key, const char *expected, GError **error)
+{
+  const char *v = lisse_safetensors_get_metadata (st, key);
+  if (!v || strcmp (v, expected) == 0)
+    return TRUE;
+  /* One line of at most 40 characters, whatever the file holds. */
+  g_autofree char *valid = g_utf8_make_valid (v, -1);
+  g_autofree char *shown = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), 40));
+  for (char *c = shown; *c; c++)
+    if ((guchar) *c < 0x20 || *c == 0x7f)
+      *c = '?';
+  return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata '%s' is '%s'; this network needs '%s'",
+                     owner, key, shown, expected);
+}
+
+static gboolean
+json_number (JsonObject *o, const char *member, double *out)
+{
+  JsonNode *n = json_object_get_member (o, member);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return FALSE;
+  GType t = json_node_get_value_type (n);
+  if (t == G_TYPE_DOUBLE)
+    *out = json_node_get_double (n);
+  else if (t == G_TYPE_INT64)
+    *out = (double) json_node_get_int (n);
+  else
+    return FALSE;
+  return isfinite (*out);
+}
+
+gboolean
+lisse_model_parse_param_ranges (const char *text, const char *owner, LisseParamSpec *specs,
+                                int n_specs, double limit, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  GError *local = NULL;
+  if (!json_parser_load_from_data (parser, text, -1, &local))
+    {
+      g_clear_error (&local);
+      return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata 'params' is not valid JSON", owner);
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_ARRAY (root)
+      || json_array_get_length (json_node_get_array (root)) != (guint) n_specs)
+    {
+      g_autoptr (GString) names = g_string_new (NULL);
+      for (int i = 0; i < n_specs; i++)
+        g_string_append_printf (names, "%s%s", i ? ", " : "", specs[i].name);
+      return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata 'params' must be a list of %d %s (%s)",
+                         owner, n_specs, n_specs == 1 ? "entry" : "entries", names->str);
+    }
+  JsonArray *a = json_node_get_array (root);
+  for (int i = 0; i < n_specs; i++)
+    {
+      JsonNode *n = json_array_get_element (a, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      JsonNode *name = o ? json_object_get_member (o, "name") : NULL;
+      if (!name || json_node_get_value_type (name) != G_TYPE_STRING
+          || strcmp (json_node_get_string (name), specs[i].name) != 0)
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata 'params' entry %d must be named '%s'",
+                           owner, i + 1, specs[i].name);
+      double lo, hi, def;
+      if (!json_number (o, "min", &lo) || !json_number (o, "max", &hi)
+          || !json_number (o, "default", &def))
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata 'params': '%s' needs numbers 'min', "
+                           "'max' and 'default'", owner, specs[i].name);
+      if (!(lo > 0 && lo <= def && def <= hi && hi <= limit))
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "%s: metadata 'params': '%s' range [%g, %g] with "
+                           "default %g is invalid (need 0 < min ≤ default ≤ max ≤ %g)",
+                           owner, specs[i].name, lo, hi, def, limit);
+      specs[i].min = lo;
+      specs[i].max = hi;
+      specs[i].def = def;
+    }
+  return TRUE;
 }

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "params.h"
 #include "safetensors.h"
 
 #include <glib.h>
@@ -57,6 +58,28 @@ gboolean    lisse_model_get_metadata_int    (const LisseSafetensors *st,
 gboolean    lisse_model_get_metadata_double (const LisseSafetensors *st,
                                              const char *key, double *value,
                                              GError **error);
+
+/* A required whole-number metadata entry within [lo, hi]; errors are one
+ * line prefixed "OWNER: " ("OWNER: metadata 'k' = 7 is out of range [1, 4]"). */
+gboolean    lisse_model_get_metadata_int_in (const LisseSafetensors *st, const char *owner,
+                                             const char *key, int lo, int hi, int *value,
+                                             GError **error);
+/* A metadata entry that, when present, must say exactly @expected: a file
+ * made for another variant (other conditioning, colour encoding, depth)
+ * must not run as if it were this one.  LISSE_ERROR_BAD_MODEL:
+ * "OWNER: metadata 'k' is 'v'; this network needs 'expected'" (the value
+ * shown cut to 40 printable characters). */
+gboolean    lisse_model_check_metadata_value (const LisseSafetensors *st, const char *owner,
+                                              const char *key, const char *expected,
+                                              GError **error);
+/* A "params" metadata text: a JSON list of exactly @n_specs entries
+ * {"name", "min", "max", "default"}, named as @specs in order, each with
+ * 0 < min ≤ default ≤ max ≤ @limit; unknown members are ignored.  Sets the
+ * ranges and defaults of @specs.  LISSE_ERROR_BAD_MODEL with one line,
+ * prefixed "OWNER: metadata 'params'". */
+gboolean    lisse_model_parse_param_ranges  (const char *text, const char *owner,
+                                             LisseParamSpec *specs, int n_specs,
+                                             double limit, GError **error);
 
 /* The directories searched, in order; g_strfreev() it. */
 char      **lisse_model_search_path         (void);

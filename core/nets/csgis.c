@@ -161,31 +161,14 @@ csgis_free (LisseNet *net)
   g_free (p);
 }
 
-/* A required whole-number metadata entry within [lo, hi]. */
-static gboolean
-get_count (LisseSafetensors *st, const char *key, int lo, int hi, int *out, GError **error)
-{
-  GError *local = NULL;
-  if (!lisse_model_get_metadata_int (st, key, out, &local))
-    {
-      lisse_fail (error, LISSE_ERROR_BAD_MODEL, "csgis: %s", local->message);
-      g_error_free (local);
-      return FALSE;
-    }
-  if (*out < lo || *out > hi)
-    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "csgis: metadata '%s' = %d is out of range [%d, %d]",
-                       key, *out, lo, hi);
-  return TRUE;
-}
-
 static LisseNet *
 csgis_load (LisseSafetensors *st, GError **error)
 {
   int width, n_desc, n_smooth, n_refine;
-  if (!get_count (st, "width", 1, CSGIS_MAX_WIDTH, &width, error)
-      || !get_count (st, "n_desc", 0, CSGIS_MAX_BLOCKS, &n_desc, error)
-      || !get_count (st, "n_smooth", 0, CSGIS_MAX_BLOCKS, &n_smooth, error)
-      || !get_count (st, "n_refine", 0, CSGIS_MAX_BLOCKS, &n_refine, error))
+  if (!lisse_model_get_metadata_int_in (st, "csgis", "width", 1, CSGIS_MAX_WIDTH, &width, error)
+      || !lisse_model_get_metadata_int_in (st, "csgis", "n_desc", 0, CSGIS_MAX_BLOCKS, &n_desc, error)
+      || !lisse_model_get_metadata_int_in (st, "csgis", "n_smooth", 0, CSGIS_MAX_BLOCKS, &n_smooth, error)
+      || !lisse_model_get_metadata_int_in (st, "csgis", "n_refine", 0, CSGIS_MAX_BLOCKS, &n_refine, error))
     return NULL;
   const int radius = csgis_radius (n_desc, n_smooth, n_refine);
   if (lisse_safetensors_get_metadata (st, "receptive_radius"))

@@ -54,7 +54,6 @@
 #include "ops-basic.h"
 #include "ops-conv.h"
 
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
@@ -146,86 +145,6 @@ fan18_free (LisseNet *net)
   g_free (p);
 }
 
-/* A metadata entry that, when present, must say exactly @expected: a file
- * made for another variant (other conditioning, colour encoding, depth)
- * must not run as if it were this one. */
-static gboolean
-check_fixed_metadata (LisseSafetensors *st, const char *key, const char *expected,
-                      GError **error)
-{
-  const char *v = lisse_safetensors_get_metadata (st, key);
-  if (!v || strcmp (v, expected) == 0)
-    return TRUE;
-  /* One line of at most 40 characters, whatever the file holds. */
-  g_autofree char *valid = g_utf8_make_valid (v, -1);
-  g_autofree char *shown = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), 40));
-  for (char *c = shown; *c; c++)
-    if ((guchar) *c < 0x20 || *c == 0x7f)
-      *c = '?';
-  return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata '%s' is '%s'; this network needs '%s'",
-                    key, shown, expected);
-}
-
-static gboolean
-json_number (JsonObject *o, const char *member, double *out)
-{
-  JsonNode *n = json_object_get_member (o, member);
-  if (!n || !JSON_NODE_HOLDS_VALUE (n))
-    return FALSE;
-  GType t = json_node_get_value_type (n);
-  if (t == G_TYPE_DOUBLE)
-    *out = json_node_get_double (n);
-  else if (t == G_TYPE_INT64)
-    *out = (double) json_node_get_int (n);
-  else
-    return FALSE;
-  return isfinite (*out);
-}
-
-/* metadata "params": the λ sliders' ranges.  Exactly the two parameters, in
- * order, each with 0 < min ≤ default ≤ max ≤ FAN18_PARAM_LIMIT; unknown
- * members of an entry are ignored. */
-static gboolean
-parse_params (const char *text, LisseParamSpec *specs, GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  GError *local = NULL;
-  if (!json_parser_load_from_data (parser, text, -1, &local))
-    {
-      g_clear_error (&local);
-      return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params' is not valid JSON");
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_ARRAY (root)
-      || json_array_get_length (json_node_get_array (root)) != N_PARAMS)
-    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params' must be a list of %d entries "
-                      "(lambda-f, lambda-e)", N_PARAMS);
-  JsonArray *a = json_node_get_array (root);
-  for (int i = 0; i < N_PARAMS; i++)
-    {
-      JsonNode *n = json_array_get_element (a, i);
-      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-      JsonNode *name = o ? json_object_get_member (o, "name") : NULL;
-      if (!name || json_node_get_value_type (name) != G_TYPE_STRING
-          || strcmp (json_node_get_string (name), specs[i].name) != 0)
-        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params' entry %d must be named '%s'",
-                          i + 1, specs[i].name);
-      double lo, hi, def;
-      if (!json_number (o, "min", &lo) || !json_number (o, "max", &hi)
-          || !json_number (o, "default", &def))
-        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params': '%s' needs numbers 'min', "
-                          "'max' and 'default'", specs[i].name);
-      if (!(lo > 0 && lo <= def && def <= hi && hi <= FAN18_PARAM_LIMIT))
-        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fan18: metadata 'params': '%s' range [%g, %g] with "
-                          "default %g is invalid (need 0 < min ≤ default ≤ max ≤ %g)",
-                          specs[i].name, lo, hi, def, FAN18_PARAM_LIMIT);
-      specs[i].min = lo;
-      specs[i].max = hi;
-      specs[i].def = def;
-    }
-  return TRUE;
-}
-
 static LisseNet *
 fan18_load (LisseSafetensors *st, GError **error)
 {
@@ -252,11 +171,11 @@ fan18_load (LisseSafetensors *st, GError **error)
         }
     }
 
-  if (!check_fixed_metadata (st, "conditioning", "input-channels-log-lambda", error)
-      || !check_fixed_metadata (st, "colour_encoding", "srgb-nonlinear-0-1", error)
-      || !check_fixed_metadata (st, "receptive_radius", G_STRINGIFY (FAN18_RADIUS), error)
-      || !check_fixed_metadata (st, "alignment", G_STRINGIFY (FAN18_MULTIPLE), error)
-      || !check_fixed_metadata (st, "dilations", "2,2,4,4,8,8,16,16,1,1", error))
+  if (!lisse_model_check_metadata_value (st, "fan18", "conditioning", "input-channels-log-lambda", error)
+      || !lisse_model_check_metadata_value (st, "fan18", "colour_encoding", "srgb-nonlinear-0-1", error)
+      || !lisse_model_check_metadata_value (st, "fan18", "receptive_radius", G_STRINGIFY (FAN18_RADIUS), error)
+      || !lisse_model_check_metadata_value (st, "fan18", "alignment", G_STRINGIFY (FAN18_MULTIPLE), error)
+      || !lisse_model_check_metadata_value (st, "fan18", "dilations", "2,2,4,4,8,8,16,16,1,1", error))
     return NULL;
   if (lisse_safetensors_get_metadata (st, "width"))
     {
@@ -275,7 +194,8 @@ fan18_load (LisseSafetensors *st, GError **error)
   p->width = width;
   memcpy (p->params, fan18_params, sizeof p->params);
   const char *ptext = lisse_safetensors_get_metadata (st, "params");
-  if (ptext && !parse_params (ptext, p->params, error))
+  if (ptext && !lisse_model_parse_param_ranges (ptext, "fan18", p->params, N_PARAMS,
+                                                 FAN18_PARAM_LIMIT, error))
     goto fail;
   layout (p->layers, width);
 

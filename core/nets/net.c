@@ -17,6 +17,7 @@ lisse_nets (void)
     &lisse_net_plain_cnn,
     &lisse_net_fan18,
     &lisse_net_csgis,
+    &lisse_net_fang19,
     NULL,
   };
   return all;

@@ -21,10 +21,15 @@ evaluation).  Then it writes the pack OUT/pack/:
                                   truths): openclipart pieces composited over
                                   flat colours and gradients ("clipart"), and
                                   L0-smoothed, posterised photo crops from
-                                  build.py's crop pack ("photo-cartoon")
+                                  build.py's crop pack ("photo-cartoon"),
+                                  and (train only) whole training photos
+                                  shrunk to thumbnail scale, posterised
+                                  finer ("photo-thumb")
+  structures/val-thumb/NNNN.png   the same thumbnails of the val photos
   val-pairs/{input,gt}/NNNN.png   fixed validation pairs: val structures
                                   blended with val textures through
                                   training/lisse_train/texture_blend.blend()
+  val-thumb-pairs/{input,gt}/     the same for the val thumbnails
   index.json                      the list of all of them
 
 and OUT/texture-manifest.json (package, version, .deb SHA-256, licence; per
@@ -79,6 +84,11 @@ SIZE = 256                # structure and validation pair side
 MIN_TEXTURE_SIDE = 64     # textures smaller than this are tiled up
 MIN_TEXTURE_STD = 2.0     # grey-level std (0-255) below which a texture is "nearly flat"
 PNG_LEVEL = 9             # flat structures compress much better at 9
+# Photo thumbnails (photo_thumbs): NKS's ground truths are whole scenes
+# about 250 px wide (NKS-mini's at half that), posterised finely.
+THUMB_SHORT = (256, 360)        # short side of the shrunk photo, px
+THUMB_L0_LAMBDA = (0.003, 0.012)
+THUMB_COLOURS = (16, 40)
 
 # Clip-art pieces (measured after cropping to the alpha bounding box and
 # shrinking to at most PIECE_MEASURE px on the long side):
@@ -246,7 +256,7 @@ def check_disjoint(index):
         if seen.setdefault(key, t["split"]) != t["split"]:
             raise CorpusError(f"texture {key} is in both splits")
     pieces = {}
-    for s in index["structures"]:
+    for s in index["structures"] + index.get("thumb_structures", []):
         for p in s.get("source", {}).get("pieces", []):
             if pieces.setdefault(p, s["split"]) != s["split"]:
                 raise CorpusError(f"clip-art piece {p} is in both splits")
@@ -511,6 +521,60 @@ def kmeans_colours(rgb, k, rng, iters=12):
     return np.clip(np.rint(c[lab]), 0, 255).astype(np.uint8)
 
 
+def photo_thumbs(crops, extract, work, per_photo, seed):
+    """Whole photos at thumbnail scale, as NKS's ground truths are: each
+    photo of the crop pack shrunk (INTER_AREA) so that its short side is
+    THUMB_SHORT px (log-uniform), a random SIZE×SIZE window of it, made at
+    twice that size: L0 with a small λ, for half of them k-means to
+    THUMB_COLOURS colours, then shrunk 2× (INTER_AREA).  Faces, figures and
+    small objects stay separate regions a few pixels wide; edges are
+    anti-aliased and shading steps small, as in NKS's ground truths
+    (thousands of colours per image, boundary steps of about 8 grey levels,
+    where the flat posterisations have 10-20 colours and steps of 35).
+    PER_PHOTO variants of each training photo, one of each val photo.
+    Returns {split: [(img, source)]}."""
+    photos = {}
+    for c in crops:
+        photos.setdefault((c["package"], c["path"]), c["split"])
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    jobs, items = [], []
+    for (pkg, path), split in sorted(photos.items()):
+        src = extract / pkg / path.lstrip("/")
+        bgr = cv2.imread(str(src), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise CorpusError(f"cannot read the photo {src} (build the crop pack first)")
+        for v in range(per_photo if split == "train" else 1):
+            r = np.random.default_rng(seed_int(seed, "thumb", pkg, path, v))
+            short = math.exp(r.uniform(math.log(THUMB_SHORT[0]), math.log(THUMB_SHORT[1])))
+            f = 2 * short / min(bgr.shape[:2])
+            side = 2 * SIZE
+            h, w = max(side, round(bgr.shape[0] * f)), max(side, round(bgr.shape[1] * f))
+            small = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA)
+            y, x = int(r.integers(h - side + 1)), int(r.integers(w - side + 1))
+            small = small[y:y + side, x:x + side]
+            if r.random() < 0.5:
+                small = small[:, ::-1]
+            name = work / f"{len(jobs):04d}-in.png"
+            cv2.imwrite(str(name), small)
+            lam = float(math.exp(r.uniform(math.log(THUMB_L0_LAMBDA[0]), math.log(THUMB_L0_LAMBDA[1]))))
+            dst = work / f"{len(jobs):04d}-l0.png"
+            jobs.append((name, dst, lam))
+            items.append((split, pkg, path, dst, lam, round(short), r))
+    run_l0(jobs, find_l0_tool())
+    out = {"train": [], "val": []}
+    for split, pkg, path, dst, lam, short, r in items:
+        img = cv2.cvtColor(cv2.imread(str(dst), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        k = int(r.integers(THUMB_COLOURS[0], THUMB_COLOURS[1] + 1)) if r.random() < 0.5 else None
+        if k:
+            img = kmeans_colours(img, k, r)
+        img = cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+        out[split].append((img, {"photo": [pkg, path], "short_side": short,
+                                 "l0_lambda": round(lam, 5), "colours": k}))
+    return out
+
+
 def cartoon(l0_rgb, rng):
     """Photo-cartoon ground truth from an L0-smoothed crop: k-means
     posterisation to 6-12 colours."""
@@ -576,6 +640,8 @@ def build(args):
                 "photo_val": args.photo_val, "pairs_per_val": args.pairs_per_val,
                 "piece_val_fraction": args.piece_val_fraction,
                 "l0_lambda": list(args.l0_lambda), "colours": [6, 12],
+                "thumbs_per_photo": args.thumbs_per_photo, "thumb_short_side": list(THUMB_SHORT),
+                "thumb_l0_lambda": list(THUMB_L0_LAMBDA), "thumb_colours": list(THUMB_COLOURS),
                 "min_texture_std": MIN_TEXTURE_STD, "min_texture_side": MIN_TEXTURE_SIDE,
                 "piece": {"min_side": PIECE_MIN_SIDE, "min_fill": PIECE_MIN_FILL,
                           "max_soft": PIECE_MAX_SOFT, "soft_range": [SOFT_LO, SOFT_HI],
@@ -589,7 +655,8 @@ def build(args):
     if pack.exists():
         shutil.rmtree(pack)
     for sub in ("textures/train", "textures/val", "structures/train", "structures/val",
-                "val-pairs/input", "val-pairs/gt"):
+                "structures/val-thumb", "val-pairs/input", "val-pairs/gt",
+                "val-thumb-pairs/input", "val-thumb-pairs/gt"):
         (pack / sub).mkdir(parents=True)
 
     # ---- textures
@@ -665,6 +732,13 @@ def build(args):
     log(f"photo-cartoon structures: {len(photo_structs['train'])} train, "
         f"{len(photo_structs['val'])} val ({time.time() - t0:.1f} s)")
 
+    # ---- photo-thumb structures: whole photos at thumbnail scale
+    t0 = time.time()
+    thumb_structs = photo_thumbs(crops, crops_dir.parent / "extract", out / "work" / "thumb",
+                                 args.thumbs_per_photo, args.seed)
+    log(f"photo-thumb structures: {len(thumb_structs['train'])} train, "
+        f"{len(thumb_structs['val'])} val ({time.time() - t0:.1f} s)")
+
     # ---- clip-art structures
     t0 = time.time()
     need = {"train": args.clipart_train * 2, "val": args.clipart_val * 2}
@@ -688,6 +762,8 @@ def build(args):
     for split in ("train", "val"):
         items = [("clipart", img, src) for img, src in clip_structs[split]] + \
                 [("photo-cartoon", img, src) for img, src in photo_structs[split]]
+        if split == "train":     # val thumbnails have their own list (below)
+            items += [("photo-thumb", img, src) for img, src in thumb_structs[split]]
         order = list(range(len(items)))
         random.Random(seed_int(args.seed, "structure-order", split)).shuffle(order)
         for n, i in enumerate(order):
@@ -720,6 +796,22 @@ def build(args):
             (pack / pg).write_bytes(encode_png(s["_img"]))
             pairs.append({"input": pi, "gt": pg, "structure": s["file"], "texture": t["pack_file"]})
     log(f"validation pairs: {len(pairs)} ({time.time() - t0:.1f} s)")
+    # Val thumbnails: kept out of "structures" and "val_pairs" so that those
+    # stay as they were; one pair each, the textures continuing the cycle.
+    thumb_index, thumb_pairs = [], []
+    for n, (img, src) in enumerate(thumb_structs["val"], 1):
+        fname = f"structures/val-thumb/{n:04d}.png"
+        (pack / fname).write_bytes(encode_png(img))
+        thumb_index.append({"file": fname, "split": "val", "kind": "photo-thumb", "source": src})
+        t = val_tex[tex_order[k % len(tex_order)]]
+        k += 1
+        rng = np.random.default_rng(seed_int(args.seed, "val-thumb-pair", n))
+        inp = texture_blend.blend(img, t["rgb"], rng)
+        pi, pg = f"val-thumb-pairs/input/{n:04d}.png", f"val-thumb-pairs/gt/{n:04d}.png"
+        (pack / pi).write_bytes(encode_png(inp))
+        (pack / pg).write_bytes(encode_png(img))
+        thumb_pairs.append({"input": pi, "gt": pg, "structure": fname, "texture": t["pack_file"]})
+    log(f"validation thumbnail pairs: {len(thumb_pairs)}")
 
     for s in st_index:
         del s["_img"]
@@ -728,9 +820,11 @@ def build(args):
                      "../texture-manifest.json. Structures: RGB 256x256 ground truths. "
                      "Textures: RGB at their own size. Val pairs: texture_blend.blend() "
                      "of a val structure and a val texture, fixed.",
-             "seed": args.seed, "structures": st_index, "textures": tex_index, "val_pairs": pairs}
+             "seed": args.seed, "structures": st_index, "textures": tex_index, "val_pairs": pairs,
+             "thumb_structures": thumb_index, "val_thumb_pairs": thumb_pairs}
     check_disjoint(index)
-    (pack / "index.json").write_text(debpkg.dump_json(index, {"structures", "textures", "val_pairs"}))
+    (pack / "index.json").write_text(debpkg.dump_json(index, {"structures", "textures", "val_pairs",
+                                                               "thumb_structures", "val_thumb_pairs"}))
     pack_bytes = sum(f.stat().st_size for f in pack.rglob("*") if f.is_file())
     if pack_bytes > args.max_mb * 1_000_000:
         raise CorpusError(f"pack is {pack_bytes} bytes, over --max-mb {args.max_mb} "
@@ -784,9 +878,11 @@ def build(args):
         "files": files,
         "pack": {"dir": "pack", "index": "pack/index.json",
                  "textures": {s: sum(t["split"] == s for t in tex_index) for s in ("train", "val")},
-                 "structures": {s: {kd: sum(x["split"] == s and x["kind"] == kd for x in st_index)
-                                    for kd in ("clipart", "photo-cartoon")} for s in ("train", "val")},
-                 "val_pairs": len(pairs), "bytes": pack_bytes},
+                 "structures": {s: {kd: sum(x["split"] == s and x["kind"] == kd
+                                            for x in st_index + thumb_index)
+                                    for kd in ("clipart", "photo-cartoon", "photo-thumb")}
+                                for s in ("train", "val")},
+                 "val_pairs": len(pairs), "val_thumb_pairs": len(thumb_pairs), "bytes": pack_bytes},
     }
     text = debpkg.dump_json(manifest, {"packages", "files"})
     problems = []
@@ -840,7 +936,9 @@ def parse_args(argv=None):
     ap.add_argument("--photo-val", type=int, default=34, help="val photo crops used (of the pack's)")
     ap.add_argument("--pairs-per-val", type=int, default=2, help="validation pairs per val structure")
     ap.add_argument("--l0-lambda", type=float, nargs=2, default=(0.01, 0.04))
-    ap.add_argument("--max-mb", type=float, default=60.0)
+    ap.add_argument("--thumbs-per-photo", type=int, default=4,
+                    help="thumbnail structures per training photo (one per val photo)")
+    ap.add_argument("--max-mb", type=float, default=120.0)
     ap.add_argument("--verify", action="store_true")
     ap.add_argument("--update-reference", action="store_true")
     return ap.parse_args(argv)

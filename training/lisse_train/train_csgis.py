@@ -27,7 +27,10 @@ ground truth on the first val_count fixed validation pairs (textures and
 structures never seen in training), in eval mode after re-estimating the
 BatchNorm statistics on fixed training batches (csgis_model.
 recalibrate_batchnorm), every val_every steps; the input's PSNR is logged
-once for reference.  Best-by-validation is kept as best.pt.
+once for reference.  Two more sets where the pack gives them: the same
+held-out structures at half size (psnr_half) and whole held-out photos at
+thumbnail scale (psnr_thumb).  Best-by-validation is kept as best.pt, by
+psnr or (select=mean) by the mean of the sets.
 
 --minutes M: stop (with a checkpoint) when the next step would end past M
 minutes of wall time, so a background run ends inside a session; --resume
@@ -71,6 +74,10 @@ _COMMON = dict(
     # training size, so structures appear smaller (z < 1) than drawn, as
     # they are in thumbnails and downsized photos.  (1, 1) draws nothing.
     struct_scale=(1.0, 1.0),
+    # Which validation number picks best.pt: "psnr" (the held-out pairs) or
+    # "mean" (the mean over every validation set of the pack: pairs,
+    # half-size pairs, thumbnail pairs).
+    select="psnr",
     loss_edge=0.05, loss_contrast=0.1, edge_threshold=0.06,
     log_every=20, val_every=500, ckpt_every=500, val_count=48, val_batch=4,
     recal_batches=8, recal_batch=8, recal_size=128,
@@ -139,6 +146,11 @@ class Pack:
             tex = read_rgb(os.path.join(root, p["texture"]))
             inp = tb.blend(gt, tex, np.random.default_rng([HALF_VAL_SEED, i]))
             self.val_half.append((inp, gt))
+        # Whole held-out photos at thumbnail scale (packs built since
+        # 2026-12-06): fine structures, as NKS's ground truths have.
+        self.val_thumb = [(read_rgb(os.path.join(root, p["input"])),
+                           read_rgb(os.path.join(root, p["gt"])))
+                          for p in idx.get("val_thumb_pairs", [])]
 
 
 def to_tensor(batch: List[np.ndarray]) -> torch.Tensor:
@@ -184,6 +196,8 @@ def val_line(rec: Dict) -> str:
     line = f"val step {rec['step']}: PSNR {rec['psnr']:.2f} dB (input {rec['input_psnr']:.2f})"
     if "psnr_half" in rec:
         line += f", half-size {rec['psnr_half']:.2f} (input {rec['input_psnr_half']:.2f})"
+    if "psnr_thumb" in rec:
+        line += f", thumbnails {rec['psnr_thumb']:.2f} (input {rec['input_psnr_thumb']:.2f})"
     return line
 
 
@@ -258,7 +272,8 @@ class Trainer:
         cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
         self.model.eval()
         rec = {"kind": "val", "step": self.step}
-        for suffix, pairs in (("", self.pack.val), ("_half", self.pack.val_half)):
+        for suffix, pairs in (("", self.pack.val), ("_half", self.pack.val_half),
+                              ("_thumb", self.pack.val_thumb)):
             pairs = pairs[: self.cfg["val_count"]]
             if not pairs:
                 continue
@@ -274,6 +289,9 @@ class Trainer:
             rec["input_psnr" + suffix] = float(np.mean(base))
         self.model.train()
         rec.update(images=len(ps), seconds=round(time.time() - t0, 1))
+        sets = [rec[k] for k in ("psnr", "psnr_half", "psnr_thumb") if k in rec]
+        rec["select"] = rec["psnr"] if self.cfg.get("select", "psnr") == "psnr" \
+            else float(np.mean(sets))
         self.last_val = rec
         return rec
 
@@ -327,8 +345,8 @@ class Trainer:
             if self.step % cfg["val_every"] == 0 or self.step == cfg["steps"]:
                 rec = self.validate()
                 self.log(rec, val_line(rec))
-                if rec["psnr"] > self.best:
-                    self.best = rec["psnr"]
+                if rec["select"] > self.best:
+                    self.best = rec["select"]
                     self.save("best.pt")
             if self.step % cfg["ckpt_every"] == 0:
                 self.save("last.pt")

@@ -1,0 +1,518 @@
+/* Lisse — learned edge-preserving smoothing.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * "fang19": the learned explicit smoothing kernels of Fang, Wang, Shamir and
+ * Hu, "Learning Explicit Smoothing Kernels for Joint Image Filtering"
+ * (Computer Graphics Forum 2019, §3), as the PyTorch twin
+ * training/lisse_train/fang19_model.py defines it.  One model reproduces one
+ * exact filter (WLS, L0 or RTV) over a range of its λ.
+ *
+ * Model file (training/lisse_train/fang19_export.py writes it):
+ *   metadata "architecture" = "fang19"
+ *   metadata "width" = F (1 … FANG19_MAX_WIDTH), "n_layers" = L (1 …
+ *     FANG19_MAX_LAYERS), "dilations" = JSON list of 1 … FANG19_MAX_BLOCKS
+ *     whole numbers in [1, FANG19_MAX_DILATION] (one per residual block),
+ *     "offset_bound" = B (0 < B ≤ FANG19_MAX_BOUND), "lambda_ref" (> 0):
+ *     required;
+ *   optional, checked when present: "receptive_radius" (must equal the halo
+ *     computed below), "colour_encoding" = "srgb-nonlinear-0-1", "params"
+ *     (the λ slider: [{"name": "lambda", "min", "max", "default"}]),
+ *     "filter" (the exact filter it reproduces, shown by `lisse info`);
+ *   tensors, for every 3×3 convolution NAME (forward order):
+ *     c0 [F, 3], c1 [F, F], c2 [F, F] (stride 2), res{i}.a, res{i}.b [F, F]
+ *     (dilation dilations[i]), c3, c4 [F, F], c5 [5 + 18L, F]:
+ *       NAME.weight   [Cout, Cin, 3, 3]     NAME.bias   [Cout]
+ *       NAME.a_weight [2·Cout, Cin, 3, 3]   NAME.a_bias [2, Cout]
+ *   and nothing else.
+ *
+ * Forward (exactly the twin's):
+ *   t = λ / lambda_ref; every convolution's weight is
+ *     (t·a_weight[:Cout] + a_weight[Cout:]/t) + weight (bias likewise):
+ *     the paper's W = A·P + B with P = (t, 1/t), folded once per call;
+ *   x = I padded to even size by repeating the last row / column;
+ *   x = ReLU c0 x; x = ReLU c1 x; x = ReLU c2 x            (stride 2)
+ *   per block: x = ReLU(x + res.b(ReLU res.a x))            (half size)
+ *   x = nearest ×2 upsampling of x, cropped to H×W;
+ *   x = ReLU c3 x; x = ReLU c4 x; o = c5 x;
+ *   F = o[0:5];  O_l = B·tanh(o[5 + 18l : 5 + 18(l+1)] / B);
+ *   Z_0 = I; per layer l, at the 9 points q_k = p + (i, j) + O_l,k(p):
+ *     w_k = softmax_k(−‖F(p) − F(q_k)‖²),
+ *     Z_l(p) = (Σ_k w_k Z_{l−1}(q_k) + ε Z_{l−1}(p)) / (Σ_k w_k 1(q_k) + ε)
+ *   (bilinear reads, zero outside the image, as the engine's deformable
+ *   ops; the plane of ones 1 keeps the weights summing to one at borders,
+ *   ε = FANG19_BORDER_EPS keeps the pixel's own value where every point
+ *   falls outside).
+ *   The result is Z_L.
+ *
+ * Halo (fang19_model.halo_radius): the extractor reaches 1 + 1 + 3 +
+ * 4·Σ dilations + 1 + 3 pixels, each layer ceil(B) + 2 more.  The one
+ * stride-2 layer makes tiles align to even coordinates (multiple 2).  A
+ * tile with that halo gives the whole-image result.
+ */
+#include "net.h"
+#include "nets-all.h"
+#include "lisse-error.h"
+#include "model.h"
+#include "ops-basic.h"
+#include "ops-conv.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#define FANG19_FEATURES     5
+#define FANG19_POINTS       9
+#define FANG19_MAX_WIDTH    1024
+#define FANG19_MAX_LAYERS   16
+#define FANG19_MAX_BLOCKS   32
+#define FANG19_MAX_DILATION 64
+#define FANG19_MAX_BOUND    64.0
+#define FANG19_PARAM_LIMIT  1e6
+#define FANG19_BORDER_EPS   1e-3f   /* fang19_model.BORDER_EPS */
+
+enum { P_LAMBDA, N_PARAMS };
+
+/* Used when the file states no range: the widest the paper's filters use. */
+static const LisseParamSpec fang19_params[N_PARAMS] = {
+  { "lambda", "λ", "Smoothing strength of the reproduced filter: larger values flatten more",
+    0.0001, 100.0, 0.01, FALSE },
+};
+
+typedef struct
+{
+  char name[16];   /* "res31.a" */
+  int  stride, dil, cin, cout;
+} LayerSpec;
+
+typedef struct
+{
+  LisseNet       base;
+  int            width, n_layers, n_blocks;
+  int            dilations[FANG19_MAX_BLOCKS];
+  double         offset_bound, lambda_ref;
+  int            n_convs;
+  LayerSpec     *layers;
+  LisseTensor  **weight, **bias, **a_weight, **a_bias;   /* may view the file */
+  LisseTensor   *pick;          /* [5·9, 1, 3, 3] one-hot: F read at the 9 points */
+  LisseParamSpec params[N_PARAMS];
+} Fang19;
+
+/* Layer indices in forward order. */
+#define L_C0        0
+#define L_C1        1
+#define L_C2        2
+#define L_RES(i, b) (3 + 2 * (i) + (b))
+#define L_C3(p)     (3 + 2 * (p)->n_blocks)
+#define L_C4(p)     (L_C3 (p) + 1)
+#define L_C5(p)     (L_C3 (p) + 2)
+
+static int
+fang19_halo (const int *dilations, int n_blocks, int n_layers, double bound)
+{
+  int sum = 0;
+  for (int i = 0; i < n_blocks; i++)
+    sum += dilations[i];
+  return 1 + 1 + 3 + 4 * sum + 1 + 3 + n_layers * ((int) ceil (bound) + 2);
+}
+
+static void
+set_layer (LayerSpec *l, const char *name, int stride, int dil, int cin, int cout)
+{
+  g_strlcpy (l->name, name, sizeof l->name);
+  l->stride = stride;
+  l->dil = dil;
+  l->cin = cin;
+  l->cout = cout;
+}
+
+static void
+layout (Fang19 *p)
+{
+  const int f = p->width;
+  LayerSpec *l = p->layers;
+  set_layer (&l[L_C0], "c0", 1, 1, 3, f);
+  set_layer (&l[L_C1], "c1", 1, 1, f, f);
+  set_layer (&l[L_C2], "c2", 2, 1, f, f);
+  for (int i = 0; i < p->n_blocks; i++)
+    {
+      char name[16];
+      g_snprintf (name, sizeof name, "res%d.a", i);
+      set_layer (&l[L_RES (i, 0)], name, 1, p->dilations[i], f, f);
+      g_snprintf (name, sizeof name, "res%d.b", i);
+      set_layer (&l[L_RES (i, 1)], name, 1, p->dilations[i], f, f);
+    }
+  set_layer (&l[L_C3 (p)], "c3", 1, 1, f, f);
+  set_layer (&l[L_C4 (p)], "c4", 1, 1, f, f);
+  set_layer (&l[L_C5 (p)], "c5", 1, 1, f, FANG19_FEATURES + 2 * FANG19_POINTS * p->n_layers);
+}
+
+static void
+fang19_free (LisseNet *net)
+{
+  Fang19 *p = (Fang19 *) net;
+  lisse_net_free_layers (p->weight, p->bias, p->n_convs);
+  lisse_net_free_layers (p->a_weight, p->a_bias, p->n_convs);
+  lisse_tensor_free (p->pick);
+  g_free (p->layers);
+  g_free (p);
+}
+
+static gboolean
+get_double (LisseSafetensors *st, const char *key, double lo, double hi, double *out,
+            GError **error)
+{
+  GError *local = NULL;
+  if (!lisse_model_get_metadata_double (st, key, out, &local))
+    {
+      lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: %s", local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  if (!(*out > lo && *out <= hi))
+    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: metadata '%s' = %g is out of range (%g, %g]",
+                       key, *out, lo, hi);
+  return TRUE;
+}
+
+/* metadata "dilations": a JSON list of whole numbers. */
+static gboolean
+get_dilations (LisseSafetensors *st, Fang19 *p, GError **error)
+{
+  const char *text = lisse_safetensors_get_metadata (st, "dilations");
+  if (!text)
+    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: metadata 'dilations' is missing");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root = json_parser_load_from_data (parser, text, -1, NULL)
+                   ? json_parser_get_root (parser) : NULL;
+  JsonArray *a = root && JSON_NODE_HOLDS_ARRAY (root) ? json_node_get_array (root) : NULL;
+  const guint n = a ? json_array_get_length (a) : 0;
+  if (n < 1 || n > FANG19_MAX_BLOCKS)
+    return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: metadata 'dilations' must be a JSON list of "
+                       "1 to %d whole numbers", FANG19_MAX_BLOCKS);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64
+          || json_node_get_int (e) < 1 || json_node_get_int (e) > FANG19_MAX_DILATION)
+        return lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: metadata 'dilations' entry %u must be a "
+                           "whole number in [1, %d]", i + 1, FANG19_MAX_DILATION);
+      p->dilations[i] = (int) json_node_get_int (e);
+    }
+  p->n_blocks = (int) n;
+  return TRUE;
+}
+
+/* The one-hot kernel that reads F at the 9 points as a grouped deformable
+ * convolution: output channel c·9 + k is F_c at point k. */
+static LisseTensor *
+make_pick (void)
+{
+  LisseTensor *t = lisse_tensor_new (FANG19_FEATURES * FANG19_POINTS, 1, 3, 3);
+  lisse_tensor_fill (t, 0.f);
+  for (int c = 0; c < FANG19_FEATURES; c++)
+    for (int k = 0; k < FANG19_POINTS; k++)
+      t->data[(size_t) (c * FANG19_POINTS + k) * 9 + k] = 1.f;
+  return t;
+}
+
+static LisseNet *
+fang19_load (LisseSafetensors *st, GError **error)
+{
+  Fang19 *p = g_new0 (Fang19, 1);
+  if (!lisse_model_get_metadata_int_in (st, "fang19", "width", 1, FANG19_MAX_WIDTH, &p->width, error)
+      || !lisse_model_get_metadata_int_in (st, "fang19", "n_layers", 1, FANG19_MAX_LAYERS, &p->n_layers, error)
+      || !get_dilations (st, p, error)
+      || !get_double (st, "offset_bound", 0, FANG19_MAX_BOUND, &p->offset_bound, error)
+      || !get_double (st, "lambda_ref", 0, FANG19_PARAM_LIMIT, &p->lambda_ref, error)
+      || !lisse_model_check_metadata_value (st, "fang19", "colour_encoding", "srgb-nonlinear-0-1", error))
+    goto fail;
+  const int halo = fang19_halo (p->dilations, p->n_blocks, p->n_layers, p->offset_bound);
+  if (lisse_safetensors_get_metadata (st, "receptive_radius"))
+    {
+      int declared;
+      if (!lisse_model_get_metadata_int_in (st, "fang19", "receptive_radius", 0, G_MAXINT, &declared, error))
+        goto fail;
+      if (declared != halo)
+        {
+          lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: metadata 'receptive_radius' = %d, but the "
+                      "dilations, n_layers and offset_bound give %d", declared, halo);
+          goto fail;
+        }
+    }
+  memcpy (p->params, fang19_params, sizeof p->params);
+  p->params[P_LAMBDA].def = p->lambda_ref;
+  const char *ptext = lisse_safetensors_get_metadata (st, "params");
+  if (ptext && !lisse_model_parse_param_ranges (ptext, "fang19", p->params, N_PARAMS,
+                                                FANG19_PARAM_LIMIT, error))
+    goto fail;
+  if (!ptext && (p->lambda_ref < p->params[P_LAMBDA].min || p->lambda_ref > p->params[P_LAMBDA].max))
+    {
+      lisse_fail (error, LISSE_ERROR_BAD_MODEL, "fang19: metadata 'lambda_ref' = %g is outside the default λ "
+                  "range [%g, %g]: state 'params'", p->lambda_ref, p->params[P_LAMBDA].min,
+                  p->params[P_LAMBDA].max);
+      goto fail;
+    }
+
+  p->n_convs = L_C5 (p) + 1;
+  p->layers = g_new0 (LayerSpec, p->n_convs);
+  layout (p);
+  {
+    const int n = 4 * p->n_convs;
+    g_autofree LisseTensorSpec *specs = g_new0 (LisseTensorSpec, n);
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    for (int k = 0; k < p->n_convs; k++)
+      {
+        const LayerSpec *l = &p->layers[k];
+        const char *keys[4] = { "weight", "bias", "a_weight", "a_bias" };
+        char *nm[4];
+        for (int j = 0; j < 4; j++)
+          g_ptr_array_add (names, nm[j] = g_strdup_printf ("%s.%s", l->name, keys[j]));
+        specs[4 * k + 0] = (LisseTensorSpec) { nm[0], 4, { l->cout, l->cin, 3, 3 } };
+        specs[4 * k + 1] = (LisseTensorSpec) { nm[1], 1, { l->cout, 0, 0, 0 } };
+        specs[4 * k + 2] = (LisseTensorSpec) { nm[2], 4, { 2 * l->cout, l->cin, 3, 3 } };
+        specs[4 * k + 3] = (LisseTensorSpec) { nm[3], 2, { 2, l->cout, 0, 0 } };
+      }
+    if (!lisse_model_check_tensors (st, specs, n, error))
+      goto fail;
+    p->weight = g_new0 (LisseTensor *, p->n_convs);
+    p->bias = g_new0 (LisseTensor *, p->n_convs);
+    p->a_weight = g_new0 (LisseTensor *, p->n_convs);
+    p->a_bias = g_new0 (LisseTensor *, p->n_convs);
+    for (int k = 0; k < p->n_convs; k++)
+      if (!(p->weight[k] = lisse_safetensors_get_tensor (st, specs[4 * k].name, error))
+          || !(p->bias[k] = lisse_safetensors_get_tensor (st, specs[4 * k + 1].name, error))
+          || !(p->a_weight[k] = lisse_safetensors_get_tensor (st, specs[4 * k + 2].name, error))
+          || !(p->a_bias[k] = lisse_safetensors_get_tensor (st, specs[4 * k + 3].name, error)))
+        goto fail;
+  }
+  p->pick = make_pick ();
+  p->base.receptive_radius = halo;
+  p->base.params = p->params;
+  p->base.n_params = N_PARAMS;
+  return &p->base;
+
+fail:
+  fang19_free (&p->base);
+  return NULL;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+typedef struct
+{
+  const Fang19        *p;
+  float                t, inv_t;
+  const LisseProgress *progress;
+  double               done, total;
+} Runner;
+
+/* Convolution @k at this λ (its folded weights live only for the call) on
+ * @x (freed when @consume), ReLU when @relu. */
+static LisseTensor *
+run_conv (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu, GError **error)
+{
+  const Fang19 *p = r->p;
+  const LayerSpec *l = &p->layers[k];
+  const size_t nw = (size_t) l->cout * l->cin * 9;
+  g_autoptr (LisseTensor) w = lisse_tensor_try_new (l->cout, l->cin, 3, 3, error);
+  g_autoptr (LisseTensor) b = w ? lisse_tensor_try_new (1, 1, 1, l->cout, error) : NULL;
+  LisseTensor *y = NULL;
+  if (b)
+    {
+      /* As the twin's einsum then add: (t·A0 + A1/t) + W0. */
+      const float *w0 = p->weight[k]->data, *aw = p->a_weight[k]->data;
+      for (size_t i = 0; i < nw; i++)
+        w->data[i] = (r->t * aw[i] + r->inv_t * aw[nw + i]) + w0[i];
+      const float *b0 = p->bias[k]->data, *ab = p->a_bias[k]->data;
+      for (int o = 0; o < l->cout; o++)
+        b->data[o] = (r->t * ab[o] + r->inv_t * ab[l->cout + o]) + b0[o];
+      LisseConv2dGeom geom = lisse_conv2d_geom (l->stride, l->dil, l->dil, 1);
+      y = lisse_conv2d (x, w, b, &geom, error);
+    }
+  if (consume)
+    lisse_tensor_free (x);
+  if (!y)
+    return NULL;
+  if (relu)
+    lisse_relu_inplace (y);
+  r->done += (double) nw * y->h * y->w;
+  if (!lisse_progress_report (r->progress, r->done / r->total, error))
+    g_clear_pointer (&y, lisse_tensor_free);
+  return y;
+}
+
+/* @x (h×w) with its last row / column repeated up to even size. */
+static LisseTensor *
+pad_even (const LisseTensor *x, GError **error)
+{
+  const int hp = x->h + (x->h & 1), wp = x->w + (x->w & 1);
+  LisseTensor *y = lisse_tensor_try_new (1, x->c, hp, wp, error);
+  if (!y)
+    return NULL;
+  for (int c = 0; c < x->c; c++)
+    {
+      const float *s = lisse_tensor_channel (x, 0, c);
+      float *d = lisse_tensor_channel (y, 0, c);
+      for (int yy = 0; yy < hp; yy++)
+        for (int xx = 0; xx < wp; xx++)
+          d[(size_t) yy * wp + xx] = s[(size_t) MIN (yy, x->h - 1) * x->w + MIN (xx, x->w - 1)];
+    }
+  return y;
+}
+
+/* Nearest ×2 upsampling of @x, cropped to h×w (consumes @x). */
+static LisseTensor *
+upsample2 (LisseTensor *x, int h, int w, GError **error)
+{
+  LisseTensor *y = lisse_tensor_try_new (1, x->c, h, w, error);
+  if (y)
+    for (int c = 0; c < x->c; c++)
+      {
+        const float *s = lisse_tensor_channel (x, 0, c);
+        float *d = lisse_tensor_channel (y, 0, c);
+        for (int yy = 0; yy < h; yy++)
+          for (int xx = 0; xx < w; xx++)
+            d[(size_t) yy * w + xx] = s[(size_t) (yy / 2) * x->w + xx / 2];
+      }
+  lisse_tensor_free (x);
+  return y;
+}
+
+/* The softmax weights of one layer: w_k = softmax_k(−‖F(p) − F(q_k)‖²),
+ * @fq holding F_c(q_k) at channel c·9 + k.  Returns [1, 9, H, W]. */
+static LisseTensor *
+point_weights (const LisseTensor *feat, const LisseTensor *fq, GError **error)
+{
+  const size_t plane = (size_t) feat->h * feat->w;
+  LisseTensor *wt = lisse_tensor_try_new (1, FANG19_POINTS, feat->h, feat->w, error);
+  if (!wt)
+    return NULL;
+  for (size_t i = 0; i < plane; i++)
+    {
+      float logit[FANG19_POINTS], top = -INFINITY;
+      for (int k = 0; k < FANG19_POINTS; k++)
+        {
+          float d = 0.f;
+          for (int c = 0; c < FANG19_FEATURES; c++)
+            {
+              const float diff = feat->data[c * plane + i] - fq->data[(c * FANG19_POINTS + k) * plane + i];
+              d += diff * diff;
+            }
+          logit[k] = -d;
+          top = MAX (top, logit[k]);
+        }
+      float sum = 0.f;
+      for (int k = 0; k < FANG19_POINTS; k++)
+        sum += logit[k] = expf (logit[k] - top);
+      for (int k = 0; k < FANG19_POINTS; k++)
+        wt->data[k * plane + i] = logit[k] / sum;
+    }
+  return wt;
+}
+
+/* One deformable weighted-average layer on @z (consumed): see the top. */
+static LisseTensor *
+average_layer (const Fang19 *p, LisseTensor *z, const LisseTensor *feat,
+               const LisseTensor *out, int l, GError **error)
+{
+  const int h = z->h, w = z->w, c = z->c;
+  const size_t plane = (size_t) h * w;
+  g_autoptr (LisseTensor) off = lisse_channel_slice (out, FANG19_FEATURES + 2 * FANG19_POINTS * l,
+                                                     2 * FANG19_POINTS, error);
+  LisseTensor *res = NULL;
+  if (off)
+    {
+      const float bnd = (float) p->offset_bound;
+      for (size_t i = 0; i < lisse_tensor_numel (off); i++)
+        off->data[i] = bnd * tanhf (off->data[i] / bnd);
+      g_autoptr (LisseTensor) fq = lisse_deform_conv2d (feat, off, p->pick, NULL, NULL, 1, 1, error);
+      g_autoptr (LisseTensor) wt = fq ? point_weights (feat, fq, error) : NULL;
+      g_autoptr (LisseTensor) zo = wt ? lisse_tensor_try_new (1, c + 1, h, w, error) : NULL;
+      if (zo)
+        {
+          memcpy (zo->data, z->data, (size_t) c * plane * sizeof (float));
+          for (size_t i = 0; i < plane; i++)
+            zo->data[c * plane + i] = 1.f;
+          g_autoptr (LisseTensor) avg = lisse_deform_weighted_average (zo, off, wt, 3, 3, 1, 1, error);
+          if (avg && (res = lisse_tensor_try_new (1, c, h, w, error)))
+            for (int ch = 0; ch < c; ch++)
+              for (size_t i = 0; i < plane; i++)
+                res->data[ch * plane + i] = (avg->data[ch * plane + i] + FANG19_BORDER_EPS * z->data[ch * plane + i])
+                                            / (avg->data[c * plane + i] + FANG19_BORDER_EPS);
+        }
+    }
+  lisse_tensor_free (z);
+  return res;
+}
+
+static LisseTensor *
+fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *params,
+                const LisseTensor *param_map, const LisseProgress *progress, GError **error)
+{
+  (void) param_map;
+  const Fang19 *p = (const Fang19 *) net;
+  const int h = rgb->h, w = rgb->w;
+  /* As the twin: λ is a float32 value, t = λ / λ_ref in float32. */
+  const float t = (float) lisse_params_get (params, "lambda") / (float) p->lambda_ref;
+  Runner r = { p, t, 1.f / t, progress, 0, 0 };
+  const double hp = h + (h & 1), wp = w + (w & 1);
+  for (int k = 0; k < p->n_convs; k++)
+    {
+      const LayerSpec *l = &p->layers[k];
+      const double px = (k >= L_C2 && k < L_C3 (p)) ? hp * wp / 4 : (double) h * w;
+      r.total += px * l->cout * l->cin * 9;
+    }
+
+  LisseTensor *x = pad_even (rgb, error);
+  if (x)
+    x = run_conv (&r, L_C0, x, TRUE, TRUE, error);
+  if (x)
+    x = run_conv (&r, L_C1, x, TRUE, TRUE, error);
+  if (x)
+    x = run_conv (&r, L_C2, x, TRUE, TRUE, error);
+  for (int i = 0; x && i < p->n_blocks; i++)
+    {
+      LisseTensor *a = run_conv (&r, L_RES (i, 0), x, FALSE, TRUE, error);
+      LisseTensor *b = a ? run_conv (&r, L_RES (i, 1), a, TRUE, FALSE, error) : NULL;
+      if (b && lisse_add_inplace (b, x, error))
+        lisse_relu_inplace (b);
+      else
+        g_clear_pointer (&b, lisse_tensor_free);
+      lisse_tensor_free (x);
+      x = b;
+    }
+  if (x)
+    x = upsample2 (x, h, w, error);
+  if (x)
+    x = run_conv (&r, L_C3 (p), x, TRUE, TRUE, error);
+  if (x)
+    x = run_conv (&r, L_C4 (p), x, TRUE, TRUE, error);
+  g_autoptr (LisseTensor) out = x ? run_conv (&r, L_C5 (p), x, TRUE, FALSE, error) : NULL;
+  if (!out)
+    return NULL;
+
+  g_autoptr (LisseTensor) feat = lisse_channel_slice (out, 0, FANG19_FEATURES, error);
+  LisseTensor *z = feat ? lisse_tensor_copy (rgb) : NULL;
+  for (int l = 0; z && l < p->n_layers; l++)
+    {
+      z = average_layer (p, z, feat, out, l, error);
+      if (z && !lisse_progress_report (progress, 1.0, error))
+        g_clear_pointer (&z, lisse_tensor_free);
+    }
+  return z;
+}
+
+const LisseNetInfo lisse_net_fang19 = {
+  .architecture = "fang19",
+  .title = "Fang et al. 2019 learned explicit smoothing kernels",
+  .reference = "Fang, Wang, Shamir, Hu: Learning Explicit Smoothing Kernels for Joint Image "
+               "Filtering, Computer Graphics Forum 2019 (§3; offsets bounded for tiling)",
+  .params = fang19_params,
+  .n_params = N_PARAMS,
+  .n_map_channels = 0,
+  .receptive_radius = LISSE_NET_RADIUS_FROM_MODEL,
+  .multiple = 2,
+  .load = fang19_load,
+  .free = fang19_free,
+  .forward = fang19_forward,
+};

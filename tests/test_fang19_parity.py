@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The C "fang19" network (core/nets/fang19.c) against its PyTorch twin
+(training/lisse_train/fang19_model.py), through a file written by
+lisse_train.fang19_export.
+
+Usage: test_fang19_parity.py PATH/TO/lisse
+
+Makes a small random-weight twin (width 8, 2 blocks, 2 layers, offsets
+bounded by 3 px; non-zero λ terms, second block convolutions and offsets),
+exports it, and checks:
+  - the file: the layer list's tensors, float32, the documented metadata,
+    `lisse info` reading the halo computed from the metadata;
+  - `lisse run --depth 32 --set lambda=…` on float TIFFs against the twin
+    in float64, at three λ: odd, even and mixed sizes, 1×1 and 2×1; max
+    |C − PyTorch| ≤ 1e-4; λ changes the result; the network is not the
+    identity;
+  - --tile 32 against the whole image on an image larger than 32 + 2·halo,
+    both against the twin; one thread against two, bit for bit;
+  - clear one-line errors, no output file, for wrong files: a missing or
+    extra tensor, a wrong shape, a halo that disagrees, bad dilations,
+    offset bound, λ reference, params, colour encoding.
+Prints TAP (the plan comes last).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from lisse_testlib import Tap, import_or_skip, random_fang19_twin, read_float_tiff, write_float_tiff
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOL = 1e-4
+SIZES = dict(width=8, n_layers=2, offset_bound=3.0, dilations=(1, 2))
+
+tap = Tap()
+
+
+def main():
+    np, torch, safetensors_numpy = import_or_skip("numpy", "torch", "safetensors.numpy")
+    sys.path.insert(0, os.path.join(HERE, "..", "training"))
+    from lisse_train import fang19_export as fe
+    from lisse_train import fang19_model as fm
+    from lisse_train.export import write_safetensors
+
+    lisse_exe = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
+    tmp = tempfile.mkdtemp(prefix="lisse-fang19-parity-")
+    torch.set_num_threads(1)
+
+    def path(name):
+        return os.path.join(tmp, name)
+
+    def run(*args, threads=None):
+        env = dict(os.environ, LISSE_MODEL_PATH=path("no-models"))
+        if threads:
+            env["LISSE_THREADS"] = str(threads)
+        p = subprocess.run([lisse_exe, *map(str, args)], capture_output=True, text=True,
+                           env=env, timeout=300)
+        return p.returncode, p.stdout, p.stderr
+
+    # ---- the model and its file ------------------------------------------
+    model = random_fang19_twin(5, **SIZES)
+    model_path = path("fang19-test.safetensors")
+    fe.export_fang19(model, model_path, "rtv", {"name": "parity"})
+    twin = model.to(torch.float64).eval()
+    halo = fm.halo_radius(SIZES["n_layers"], SIZES["offset_bound"], SIZES["dilations"])
+
+    tensors = safetensors_numpy.load_file(model_path)
+    names = [f"{n}.{k}" for n, _ in fe.layer_list(len(SIZES["dilations"]))
+             for k in ("weight", "bias", "a_weight", "a_bias")]
+    tap(sorted(tensors) == sorted(names) and all(t.dtype == np.float32 for t in tensors.values()),
+        f"the file holds the {len(names)} tensors of layer_list(), float32",
+        sorted(set(tensors) ^ set(names)))
+    with open(model_path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        meta = json.loads(f.read(n))["__metadata__"]
+    want = {"architecture": "fang19", "colour_encoding": "srgb-nonlinear-0-1", "width": "8",
+            "n_layers": "2", "dilations": "[1, 2]", "receptive_radius": str(halo),
+            "filter": "rtv"}
+    bad = {k: meta.get(k) for k in want if meta.get(k) != want[k]}
+    tap(not bad and halo == 9 + 4 * 3 + 2 * 5, f"metadata: architecture, sizes, halo {halo}",
+        f"wrong: {bad}")
+    rc, out, err = run("info", model_path)
+    tap(rc == 0 and f"receptive radius: {halo} px" in out and "fang19" in out and "lambda" in out,
+        "lisse info loads it, shows the halo and the λ parameter", out + err)
+
+    # ---- `lisse run` against the twin -------------------------------------
+    rng = np.random.default_rng(13)
+
+    def lisse_run(inp, out, lam, *extra, threads=None):
+        if os.path.exists(out):
+            os.remove(out)
+        rc, _, err = run("run", "--model", model_path, "--depth", "32", "--set", f"lambda={lam}",
+                         *extra, inp, out, threads=threads)
+        return (read_float_tiff(out) if rc == 0 else None), err
+
+    def reference(img, lam):
+        x = torch.from_numpy(np.transpose(img.astype(np.float64), (2, 0, 1)))[None]
+        with torch.no_grad():
+            y = twin(x, torch.tensor([np.float32(lam)], dtype=torch.float64))
+        return np.transpose(y[0].numpy(), (1, 2, 0))
+
+    def max_err(a, b):
+        if a is None or a.shape != b.shape:
+            return None
+        return float(np.max(np.abs(a.astype(np.float64) - b)))
+
+    for (h, w), lam in zip(((37, 29), (64, 48), (29, 64), (33, 40), (1, 1), (2, 1)),
+                           (0.003, 0.01, 0.04, 0.01, 0.01, 0.02)):
+        img = rng.random((h, w, 3)).astype(np.float32)
+        inp = write_float_tiff(path(f"in-{h}x{w}.tif"), img)
+        got, err = lisse_run(inp, path(f"out-{h}x{w}.tif"), lam)
+        e = max_err(got, reference(img, lam))
+        tap(e is not None and e <= TOL, f"lisse run {w}×{h} λ {lam}: max |C − PyTorch| = {e}", err)
+
+    img = rng.random((24, 30, 3)).astype(np.float32)
+    change = float(np.max(np.abs(reference(img, 0.01) - img)))
+    by_lambda = float(np.max(np.abs(reference(img, 0.003) - reference(img, 0.04))))
+    tap(change > 1e-2 and by_lambda > 1e-3,
+        f"the random network is not the identity (max |y − x| = {change:.3g}) and λ matters "
+        f"(max |y(0.003) − y(0.04)| = {by_lambda:.3g})")
+
+    # ---- tiles and threads --------------------------------------------------
+    h, w = 150, 211                        # both above 32 + 2·halo
+    img = rng.random((h, w, 3)).astype(np.float32)
+    big = write_float_tiff(path("big.tif"), img)
+    ref = reference(img, 0.02)
+    whole, err = lisse_run(big, path("big-whole.tif"), 0.02, "--tile", "4096", threads=2)
+    e = max_err(whole, ref)
+    tap(e is not None and e <= TOL, f"{w}×{h} whole image vs PyTorch: {e}", err)
+    tiled, err = lisse_run(big, path("big-tiled.tif"), 0.02, "--tile", "32", threads=2)
+    d = max_err(tiled, whole.astype(np.float64)) if whole is not None else None
+    tap(d is not None and d <= TOL, f"{w}×{h} --tile 32 vs whole: {d}", err)
+    one, err = lisse_run(big, path("big-t1.tif"), 0.02, "--tile", "4096", threads=1)
+    tap(one is not None and whole is not None and np.array_equal(one, whole),
+        "one thread and two give identical output", err)
+
+    # ---- wrong files -----------------------------------------------------------
+    small = write_float_tiff(path("small.tif"), rng.random((6, 8, 3)).astype(np.float32))
+
+    def variant(name, edit_tensors=None, edit_meta=None):
+        t, m = dict(tensors), dict(meta)
+        if edit_tensors:
+            edit_tensors(t)
+        if edit_meta:
+            edit_meta(m)
+        write_safetensors(path(name), t, m)
+        return path(name)
+
+    def expect_bad(desc, file, needle, *extra):
+        out = path("bad.tif")
+        rc, _, err = run("run", "--model", file, *extra, small, out)
+        lines = err.strip().splitlines()
+        tap(rc != 0 and len(lines) == 1 and lines[0].startswith("lisse: ") and needle in err
+            and not os.path.exists(out), f"{desc}: one clear error line naming '{needle}'", err)
+
+    expect_bad("missing tensor", variant("miss.safetensors",
+                                         lambda t: t.pop("res1.b.a_bias")), "res1.b.a_bias")
+    expect_bad("wrong shape", variant("shape.safetensors", lambda t: t.update(
+        {"c5.weight": np.zeros((5, 8, 3, 3), np.float32)})), "c5.weight")
+    expect_bad("extra tensor", variant("extra.safetensors", lambda t: t.update(
+        {"res2.a.weight": np.zeros((8, 8, 3, 3), np.float32)})), "res2.a.weight")
+    expect_bad("halo mismatch", variant("halo.safetensors", edit_meta=lambda m:
+                                        m.update(receptive_radius="40")), "receptive_radius")
+    expect_bad("dilations that disagree with the tensors", variant(
+        "dil.safetensors", edit_meta=lambda m: m.update(dilations="[1]", receptive_radius="23")),
+        "unexpected tensor 'res1.a.")
+    expect_bad("dilations not a list", variant("dil2.safetensors", edit_meta=lambda m:
+                                               m.update(dilations="1,2")), "dilations")
+    expect_bad("absurd dilation", variant("dil3.safetensors", edit_meta=lambda m:
+                                          m.update(dilations="[1, 100000]")), "dilations")
+    expect_bad("absurd offset bound", variant("bound.safetensors", edit_meta=lambda m:
+                                              m.update(offset_bound="1e9")), "offset_bound")
+    expect_bad("negative λ reference", variant("lref.safetensors", edit_meta=lambda m:
+                                               m.update(lambda_ref="-1")), "lambda_ref")
+    expect_bad("absurd layer count", variant("layers.safetensors", edit_meta=lambda m:
+                                             m.update(n_layers="1000")), "n_layers")
+    expect_bad("bad params", variant("params.safetensors", edit_meta=lambda m: m.update(
+        params='[{"name": "lambda", "min": 0.5, "max": 0.1, "default": 0.2}]')), "params")
+    expect_bad("other colour encoding", variant("enc.safetensors", edit_meta=lambda m:
+                                                m.update(colour_encoding="linear")),
+               "colour_encoding")
+    expect_bad("λ outside the model's range", model_path, "lambda", "--set", "lambda=5")
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
