@@ -63,6 +63,7 @@ from . import csgis_model as cm  # noqa: E402
 from . import texture_blend as tb  # noqa: E402
 from .csgis_export import CHECKPOINT_FORMAT  # noqa: E402
 from .train import Logger, lr_at, parse_set, resolve_device  # noqa: E402
+from .trainer_base import CheckpointedTrainer  # noqa: E402
 
 _COMMON = dict(
     seed=0, device="cpu", threads=1, bf16=False,
@@ -212,7 +213,9 @@ def psnr8(x: torch.Tensor, y: torch.Tensor) -> List[float]:
 # --------------------------------------------------------------------------
 
 
-class Trainer:
+class Trainer(CheckpointedTrainer):
+    CHECKPOINT_FORMAT = CHECKPOINT_FORMAT
+
     def __init__(self, cfg: Dict, out: str, pack: Pack, config_name: str):
         self.cfg, self.out, self.pack = cfg, out, pack
         self.device = resolve_device(cfg["device"])
@@ -238,33 +241,6 @@ class Trainer:
         rc = {**cfg, "batch": cfg["recal_batch"]}
         self.recal = [sample_batch(pack, rc, rr, cfg["recal_size"])[0]
                       for _ in range(cfg["recal_batches"])]
-
-    # -- checkpoints
-    def state(self) -> Dict:
-        return {"format": CHECKPOINT_FORMAT, "model": self.model.state_dict(),
-                "config": {"model": self.model.config(), "train": self.cfg,
-                           "name": self.config_name},
-                "step": self.step, "optimizer": self.opt.state_dict(),
-                "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                "val": self.last_val, "best_psnr": self.best}
-
-    def save(self, name: str):
-        path = os.path.join(self.out, name)
-        torch.save(self.state(), path + ".tmp")
-        os.replace(path + ".tmp", path)
-
-    def load(self, path: str, full: bool):
-        ck = torch.load(path, map_location=self.device, weights_only=False)
-        if ck.get("format") != CHECKPOINT_FORMAT:
-            raise SystemExit(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
-        self.model.load_state_dict(ck["model"])
-        if full:
-            self.opt.load_state_dict(ck["optimizer"])
-            self.rng.bit_generator.state = ck["rng"]
-            torch.set_rng_state(ck["torch_rng"])
-            self.step = ck["step"]
-            self.best = ck.get("best_psnr", -1.0)
-            self.last_val = ck.get("val", {})
 
     # -- validation
     def validate(self) -> Dict:

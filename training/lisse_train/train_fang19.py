@@ -42,6 +42,7 @@ import torch  # noqa: E402
 
 from . import fang19_model as fm  # noqa: E402
 from .train import Logger, lr_at, parse_set, resolve_device  # noqa: E402
+from .trainer_base import CheckpointedTrainer  # noqa: E402
 
 CHECKPOINT_FORMAT = "lisse-fang19-train/1"
 # λ_ref per filter: the geometric middle of the training range
@@ -135,7 +136,9 @@ def psnr8(x: torch.Tensor, y: torch.Tensor) -> List[float]:
     return [float("inf") if m == 0 else 10 * math.log10(255.0 ** 2 / float(m)) for m in mse]
 
 
-class Trainer:
+class Trainer(CheckpointedTrainer):
+    CHECKPOINT_FORMAT = CHECKPOINT_FORMAT
+
     def __init__(self, cfg: Dict, out: str, data: Data, filt: str, config_name: str):
         self.cfg, self.out, self.data, self.filter = cfg, out, data, filt
         self.device = resolve_device(cfg["device"])
@@ -151,33 +154,12 @@ class Trainer:
         self.config_name = config_name
         self.stop_requested = False
 
-    def state(self) -> Dict:
-        return {"format": CHECKPOINT_FORMAT, "model": self.model.state_dict(),
-                "config": {"model": self.model.config(), "train": self.cfg,
-                           "name": self.config_name, "filter": self.filter},
-                "step": self.step, "optimizer": self.opt.state_dict(),
-                "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                "val": self.last_val, "best_psnr": self.best}
+    def config_record(self) -> Dict:
+        return {**super().config_record(), "filter": self.filter}
 
-    def save(self, name: str):
-        path = os.path.join(self.out, name)
-        torch.save(self.state(), path + ".tmp")
-        os.replace(path + ".tmp", path)
-
-    def load(self, path: str, full: bool):
-        ck = torch.load(path, map_location=self.device, weights_only=False)
-        if ck.get("format") != CHECKPOINT_FORMAT:
-            raise SystemExit(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
+    def check(self, ck: Dict, path: str):
         if ck["config"].get("filter") != self.filter:
             raise SystemExit(f"{path}: a {ck['config'].get('filter')} model, not {self.filter}")
-        self.model.load_state_dict(ck["model"])
-        if full:
-            self.opt.load_state_dict(ck["optimizer"])
-            self.rng.bit_generator.state = ck["rng"]
-            torch.set_rng_state(ck["torch_rng"])
-            self.step = ck["step"]
-            self.best = ck.get("best_psnr", -1.0)
-            self.last_val = ck.get("val", {})
 
     def validate(self) -> Dict:
         t0 = time.time()
