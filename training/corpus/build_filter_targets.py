@@ -16,6 +16,7 @@ thread), exactly as `lisse filter` runs them.  Writes
 
   OUT/FILTER/{train,val}/STEM-J.png   the filtered crop (8-bit, as the crop)
   OUT/index.json                      per target: filter, λ, crop, file, split
+                                      (written first: --index-only stops there)
   OUT/manifest.json                   the crop pack's index SHA-256, the git
                                       commit of the filters, the settings
 
@@ -107,6 +108,12 @@ def build(a):
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     jobs.append(f"{filt} {crops_dir / c['file']} {dst} lambda={lam:.6g}\n")
     log(f"{len(entries)} targets, {len(jobs)} to make")
+    # The index first: it is a function of the seed and the crops, and a
+    # trainer can start on the targets made so far (it skips missing files).
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "index.json").write_text(json.dumps({"format": FORMAT, "targets": entries}, indent=0))
+    if a.index_only:
+        return 0
     t0 = time.time()
     if jobs:
         env = dict(os.environ, LISSE_THREADS="1", OMP_NUM_THREADS="1")
@@ -132,8 +139,6 @@ def build(a):
         writer.join()
         if failed:
             raise CorpusError(f"{failed} targets failed")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "index.json").write_text(json.dumps({"format": FORMAT, "targets": entries}, indent=0))
     manifest = {"format": FORMAT, "generator": "training/corpus/build_filter_targets.py",
                 "crop_index_sha256": sha256_file(idx_path), "git_commit": git_commit(),
                 "settings": {"seed": a.seed, "per_crop": a.per_crop, "filters": filters,
@@ -153,6 +158,8 @@ def main(argv=None):
     ap.add_argument("--filters", default="wls,l0,rtv")
     ap.add_argument("--per-crop", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--index-only", action="store_true",
+                    help="write OUT/index.json and stop (no filtering)")
     a = ap.parse_args(argv)
     try:
         return build(a)

@@ -101,10 +101,13 @@ class Data:
                 cache[name] = read_rgb(os.path.join(crops, name))
             return cache[name]
 
+        # A build still under way has written some targets: use those.
+        made = [e for e in entries if os.path.isfile(os.path.join(targets, e["file"]))]
+        self.missing = len(entries) - len(made)
         self.train = [(crop(e["crop"]), e["lambda"], read_rgb(os.path.join(targets, e["file"])))
-                      for e in entries if e["split"] == "train"]
+                      for e in made if e["split"] == "train"]
         self.val = [(crop(e["crop"]), e["lambda"], read_rgb(os.path.join(targets, e["file"])))
-                    for e in entries if e["split"] == "val"]
+                    for e in made if e["split"] == "val"]
         if not self.train or not self.val:
             raise SystemExit(f"{targets}: no training or validation targets for {filt}")
         self.val_lambdas = sorted({e[1] for e in self.val})
@@ -269,7 +272,8 @@ def main(argv=None) -> int:
                 "config_name": a.config, "torch": torch.__version__,
                 "params": fm.count_parameters(tr.model), "macs_per_pixel": fm.macs_per_pixel(tr.model),
                 "halo": fm.halo_radius(cfg["n_layers"], cfg["offset_bound"]),
-                "train_targets": len(data.train), "val_targets": len(data.val)},
+                "train_targets": len(data.train), "val_targets": len(data.val),
+                "missing_targets": data.missing},
                f"start: {fm.count_parameters(tr.model)} parameters, "
                f"{len(data.train)} training targets")
 
