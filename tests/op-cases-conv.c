@@ -17,6 +17,8 @@
  * The worst case F · 2⁻²⁴ · Σ|terms| is never approached by random data.
  *   conv2d, conv_transpose2d, deform_conv2d, matmul, linear_*:
  *                               abs 2e-5, rel 1e-5
+ *   deform_affinity_average:    abs 5e-5, rel 2e-5  (a softmax of ≤ 49 points
+ *                               and a division by a sum ≥ eps ≥ 1e-3)
  *   deform_weighted_average:    abs 2e-5, rel 1e-5  (≤ 4·49 terms; the
  *                               bilinear weights are rounded to float once)
  *   batchnorm:                  abs 1e-5, rel 1e-5  (one multiply-add per
@@ -552,6 +554,36 @@ case_deform_weighted_average (OpCheck *check)
   lisse_tensor_free (x);
   lisse_tensor_free (off);
   lisse_tensor_free (wt);
+}
+
+/* The feature-weighted average of Fang 2019: random features (1-7
+ * channels, so that the softmax is neither flat nor one-hot), offsets that
+ * leave the image on every side, eps from 1e-3 to 1. */
+static void
+case_deform_affinity_average (OpCheck *check)
+{
+  DeformCfg cfg;
+  rand_deform_cfg (check, &cfg);
+  const int nf = op_rand_int (check, 1, 7);
+  const float eps = powf (10.f, -3.f * (float) op_rand_int (check, 0, 3) / 3.f);
+  LisseTensor *x = op_rand_tensor (check, cfg.n, cfg.c, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *feat = op_rand_tensor (check, cfg.n, nf, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *off = rand_offsets (check, &cfg);
+  char *base = deform_what ("deform_affinity_average", &cfg);
+  char *what = g_strdup_printf ("%s, %d features, eps %g", base, nf, eps);
+
+  GError *fe = NULL, *re = NULL;
+  LisseTensor *fast = lisse_deform_affinity_average (x, feat, off, cfg.kh, cfg.kw,
+                                                     cfg.dil_h, cfg.dil_w, eps, &fe);
+  LisseTensor *ref = lisse_deform_affinity_average_ref (x, feat, off, cfg.kh, cfg.kw,
+                                                        cfg.dil_h, cfg.dil_w, eps, &re);
+  compare_and_free (check, what, fast, ref, fe, re, 5e-5, 2e-5);
+
+  g_free (base);
+  g_free (what);
+  lisse_tensor_free (x);
+  lisse_tensor_free (feat);
+  lisse_tensor_free (off);
 }
 
 static void
@@ -1218,6 +1250,7 @@ const OpCase op_cases_conv[] = {
   { "conv2d_winograd", case_conv2d_winograd },
   { "conv_transpose2d", case_conv_transpose2d },
   { "deform_weighted_average", case_deform_weighted_average },
+  { "deform_affinity_average", case_deform_affinity_average },
   { "deform_conv2d", case_deform_conv2d },
   { "matmul", case_matmul },
   { "linear_channels", case_linear_channels },

@@ -41,7 +41,7 @@
  *   (bilinear reads, zero outside the image, as the engine's deformable
  *   ops; the plane of ones 1 keeps the weights summing to one at borders,
  *   ε = FANG19_BORDER_EPS keeps the pixel's own value where every point
- *   falls outside).
+ *   falls outside): one lisse_deform_affinity_average per layer.
  *   The result is Z_L.
  *
  * Halo (fang19_model.halo_radius): the extractor reaches 1 + 1 + 3 +
@@ -93,7 +93,6 @@ typedef struct
   int            n_convs;
   LayerSpec     *layers;
   LisseTensor  **weight, **bias, **a_weight, **a_bias;   /* may view the file */
-  LisseTensor   *pick;          /* [5·9, 1, 3, 3] one-hot: F read at the 9 points */
   LisseParamSpec params[N_PARAMS];
 } Fang19;
 
@@ -152,7 +151,6 @@ fang19_free (LisseNet *net)
   Fang19 *p = (Fang19 *) net;
   lisse_net_free_layers (p->weight, p->bias, p->n_convs);
   lisse_net_free_layers (p->a_weight, p->a_bias, p->n_convs);
-  lisse_tensor_free (p->pick);
   g_free (p->layers);
   g_free (p);
 }
@@ -200,19 +198,6 @@ get_dilations (LisseSafetensors *st, Fang19 *p, GError **error)
     }
   p->n_blocks = (int) n;
   return TRUE;
-}
-
-/* The one-hot kernel that reads F at the 9 points as a grouped deformable
- * convolution: output channel c·9 + k is F_c at point k. */
-static LisseTensor *
-make_pick (void)
-{
-  LisseTensor *t = lisse_tensor_new (FANG19_FEATURES * FANG19_POINTS, 1, 3, 3);
-  lisse_tensor_fill (t, 0.f);
-  for (int c = 0; c < FANG19_FEATURES; c++)
-    for (int k = 0; k < FANG19_POINTS; k++)
-      t->data[(size_t) (c * FANG19_POINTS + k) * 9 + k] = 1.f;
-  return t;
 }
 
 static LisseNet *
@@ -285,7 +270,6 @@ fang19_load (LisseSafetensors *st, GError **error)
           || !(p->a_bias[k] = lisse_safetensors_get_tensor (st, specs[4 * k + 3].name, error)))
         goto fail;
   }
-  p->pick = make_pick ();
   p->base.receptive_radius = halo;
   p->base.params = p->params;
   p->base.n_params = N_PARAMS;
@@ -378,71 +362,17 @@ upsample2 (LisseTensor *x, int h, int w, GError **error)
   return y;
 }
 
-/* The softmax weights of one layer: w_k = softmax_k(−‖F(p) − F(q_k)‖²),
- * @fq holding F_c(q_k) at channel c·9 + k.  Returns [1, 9, H, W]. */
+/* Layer @l's offsets, B·tanh(o / B) of its 18 channels of @out. */
 static LisseTensor *
-point_weights (const LisseTensor *feat, const LisseTensor *fq, GError **error)
+layer_offsets (const Fang19 *p, const LisseTensor *out, int l, GError **error)
 {
-  const size_t plane = (size_t) feat->h * feat->w;
-  LisseTensor *wt = lisse_tensor_try_new (1, FANG19_POINTS, feat->h, feat->w, error);
-  if (!wt)
-    return NULL;
-  for (size_t i = 0; i < plane; i++)
-    {
-      float logit[FANG19_POINTS], top = -INFINITY;
-      for (int k = 0; k < FANG19_POINTS; k++)
-        {
-          float d = 0.f;
-          for (int c = 0; c < FANG19_FEATURES; c++)
-            {
-              const float diff = feat->data[c * plane + i] - fq->data[(c * FANG19_POINTS + k) * plane + i];
-              d += diff * diff;
-            }
-          logit[k] = -d;
-          top = MAX (top, logit[k]);
-        }
-      float sum = 0.f;
-      for (int k = 0; k < FANG19_POINTS; k++)
-        sum += logit[k] = expf (logit[k] - top);
-      for (int k = 0; k < FANG19_POINTS; k++)
-        wt->data[k * plane + i] = logit[k] / sum;
-    }
-  return wt;
-}
-
-/* One deformable weighted-average layer on @z (consumed): see the top. */
-static LisseTensor *
-average_layer (const Fang19 *p, LisseTensor *z, const LisseTensor *feat,
-               const LisseTensor *out, int l, GError **error)
-{
-  const int h = z->h, w = z->w, c = z->c;
-  const size_t plane = (size_t) h * w;
-  g_autoptr (LisseTensor) off = lisse_channel_slice (out, FANG19_FEATURES + 2 * FANG19_POINTS * l,
-                                                     2 * FANG19_POINTS, error);
-  LisseTensor *res = NULL;
+  LisseTensor *off = lisse_channel_slice (out, FANG19_FEATURES + 2 * FANG19_POINTS * l,
+                                          2 * FANG19_POINTS, error);
+  const float bnd = (float) p->offset_bound;
   if (off)
-    {
-      const float bnd = (float) p->offset_bound;
-      for (size_t i = 0; i < lisse_tensor_numel (off); i++)
-        off->data[i] = bnd * tanhf (off->data[i] / bnd);
-      g_autoptr (LisseTensor) fq = lisse_deform_conv2d (feat, off, p->pick, NULL, NULL, 1, 1, error);
-      g_autoptr (LisseTensor) wt = fq ? point_weights (feat, fq, error) : NULL;
-      g_autoptr (LisseTensor) zo = wt ? lisse_tensor_try_new (1, c + 1, h, w, error) : NULL;
-      if (zo)
-        {
-          memcpy (zo->data, z->data, (size_t) c * plane * sizeof (float));
-          for (size_t i = 0; i < plane; i++)
-            zo->data[c * plane + i] = 1.f;
-          g_autoptr (LisseTensor) avg = lisse_deform_weighted_average (zo, off, wt, 3, 3, 1, 1, error);
-          if (avg && (res = lisse_tensor_try_new (1, c, h, w, error)))
-            for (int ch = 0; ch < c; ch++)
-              for (size_t i = 0; i < plane; i++)
-                res->data[ch * plane + i] = (avg->data[ch * plane + i] + FANG19_BORDER_EPS * z->data[ch * plane + i])
-                                            / (avg->data[c * plane + i] + FANG19_BORDER_EPS);
-        }
-    }
-  lisse_tensor_free (z);
-  return res;
+    for (size_t i = 0; i < lisse_tensor_numel (off); i++)
+      off->data[i] = bnd * tanhf (off->data[i] / bnd);
+  return off;
 }
 
 static LisseTensor *
@@ -495,7 +425,11 @@ fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *
   LisseTensor *z = feat ? lisse_tensor_copy (rgb) : NULL;
   for (int l = 0; z && l < p->n_layers; l++)
     {
-      z = average_layer (p, z, feat, out, l, error);
+      g_autoptr (LisseTensor) off = layer_offsets (p, out, l, error);
+      LisseTensor *next = off ? lisse_deform_affinity_average (z, feat, off, 3, 3, 1, 1,
+                                                               FANG19_BORDER_EPS, error) : NULL;
+      lisse_tensor_free (z);
+      z = next;
       if (z && !lisse_progress_report (progress, 1.0, error))
         g_clear_pointer (&z, lisse_tensor_free);
     }

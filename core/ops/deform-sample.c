@@ -166,6 +166,105 @@ lisse_deform_weighted_average (const LisseTensor *x, const LisseTensor *offsets,
   return out;
 }
 
+/* Shapes of the affinity average's feature map and eps (the image and the
+ * offsets are check_sampling's). */
+static gboolean
+check_affinity (const char *op, const LisseTensor *x, const LisseTensor *feat, float eps,
+                GError **error)
+{
+  if (feat->n != x->n || feat->h != x->h || feat->w != x->w || feat->c < 1 || !(eps >= 0.f))
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                   "%s: features are %d×%d×%d×%d for an image of %d×%d×%d×%d, eps %g "
+                   "(need the same N, H, W, at least one channel and eps ≥ 0)",
+                   op, feat->n, feat->c, feat->h, feat->w, x->n, x->c, x->h, x->w, eps);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+LisseTensor *
+lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
+                               const LisseTensor *offsets, int kh, int kw, int dil_h,
+                               int dil_w, float eps, GError **error)
+{
+  g_return_val_if_fail (x && feat && offsets, NULL);
+  if (!check_sampling ("deform_affinity_average", x, offsets, NULL, NULL, kh, kw, dil_h, dil_w, error)
+      || !check_affinity ("deform_affinity_average", x, feat, eps, error))
+    return NULL;
+  LisseTensor *out = lisse_tensor_try_new (x->n, x->c, x->h, x->w, error);
+  if (!out)
+    return NULL;
+
+  const int h = x->h, w = x->w, k = kh * kw;
+  const int pad_h = dil_h * (kh - 1) / 2, pad_w = dil_w * (kw - 1) / 2;
+  const size_t plane = lisse_tensor_plane (x);
+  const int segs = (w + DWA_SEGMENT - 1) / DWA_SEGMENT;
+  const gint64 jobs = (gint64) x->n * h * segs;
+
+#pragma omp parallel num_threads (lisse_threads_get ())
+  {
+    Tap *taps = g_new (Tap, (size_t) k);
+    float *wk = g_new (float, (size_t) k);
+
+#pragma omp for schedule (static)
+    for (gint64 job = 0; job < jobs; job++)
+      {
+        const int x0 = (int) (job % segs) * DWA_SEGMENT;
+        const int y = (int) ((job / segs) % h), ni = (int) (job / segs / h);
+        const int nx = MIN (DWA_SEGMENT, w - x0);
+        const size_t row = (size_t) y * w + x0;
+        const float *f0 = feat->data + (size_t) ni * feat->c * plane;
+        const float *x0p = x->data + (size_t) ni * x->c * plane;
+        float *o0 = out->data + (size_t) ni * x->c * plane;
+
+        for (int t = 0; t < nx; t++)
+          {
+            const size_t p = row + t;
+            float top = -INFINITY;
+            for (int kk = 0; kk < k; kk++)
+              {
+                const int i = kk / kw, j = kk % kw;
+                const float dy = lisse_tensor_channel (offsets, ni, 2 * kk)[p];
+                const float dx = lisse_tensor_channel (offsets, ni, 2 * kk + 1)[p];
+                make_tap ((double) y + i * dil_h - pad_h + dy,
+                          (double) (x0 + t) + j * dil_w - pad_w + dx, h, w, 1.0, &taps[kk]);
+                float d = 0.f;
+                for (int f = 0; f < feat->c; f++)
+                  {
+                    const float *fp = f0 + (size_t) f * plane;
+                    const float diff = fp[p] - apply_tap (&taps[kk], fp);
+                    d += diff * diff;
+                  }
+                wk[kk] = -d;
+                top = MAX (top, wk[kk]);
+              }
+            float sum = 0.f;
+            for (int kk = 0; kk < k; kk++)
+              sum += wk[kk] = expf (wk[kk] - top);
+            float den = eps;
+            for (int kk = 0; kk < k; kk++)
+              {
+                wk[kk] /= sum;
+                const Tap *tp = &taps[kk];
+                den += wk[kk] * (tp->wt[0] + tp->wt[1] + tp->wt[2] + tp->wt[3]);
+              }
+            for (int c = 0; c < x->c; c++)
+              {
+                const float *src = x0p + (size_t) c * plane;
+                float num = eps * src[p];
+                for (int kk = 0; kk < k; kk++)
+                  num += wk[kk] * apply_tap (&taps[kk], src);
+                o0[(size_t) c * plane + p] = num / den;
+              }
+          }
+      }
+    g_free (wk);
+    g_free (taps);
+  }
+  return out;
+}
+
 LisseTensor *
 lisse_deform_conv2d (const LisseTensor *x, const LisseTensor *offsets,
                      const LisseTensor *weight, const LisseTensor *bias,

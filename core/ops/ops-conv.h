@@ -214,6 +214,26 @@ LisseTensor *lisse_deform_weighted_average_ref (const LisseTensor *x,
                                                 int kh, int kw, int dil_h, int dil_w,
                                                 GError **error);
 
+/* Fang et al. 2019's whole layer (eq. 5–7) in one pass: each of the K =
+ * kh·kw moved points q_k of a pixel p is located once and read for both the
+ * guide features and the image:
+ *   w_k = softmax_k(−Σ_f (feat[f](p) − feat[f](q_k))²)
+ *   y[c](p) = (Σ_k w_k x[c](q_k) + eps·x[c](p)) / (Σ_k w_k 1(q_k) + eps)
+ * where 1(q) is the bilinear read of a plane of ones (1 inside, falling to 0
+ * across the border): the weights of the points inside the image sum to one
+ * again, and @eps ≥ 0 keeps the pixel's own value where no point is inside.
+ * x [N, C, H, W], feat [N, F, H, W], offsets [N, 2K, H, W] -> [N, C, H, W].
+ * It equals deform_conv2d reading feat at the points, the softmax, and
+ * deform_weighted_average on [x, 1] followed by the division. */
+LisseTensor *lisse_deform_affinity_average     (const LisseTensor *x, const LisseTensor *feat,
+                                                const LisseTensor *offsets,
+                                                int kh, int kw, int dil_h, int dil_w,
+                                                float eps, GError **error);
+LisseTensor *lisse_deform_affinity_average_ref (const LisseTensor *x, const LisseTensor *feat,
+                                                const LisseTensor *offsets,
+                                                int kh, int kw, int dil_h, int dil_w,
+                                                float eps, GError **error);
+
 /* Deformable convolution (DCNv1; DCNv2 when @mask is given):
  *   y[n, o, p] = b[o] + Σ_{c, k} weight[o, c, k] · mask[n, k, p] · x[n, c](p_k + Δp_k)
  * x [N, Cin, H, W], offsets [N, 2K, H, W], weight [Cout, Cin/groups, kh, kw],

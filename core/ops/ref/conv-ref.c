@@ -206,6 +206,68 @@ lisse_deform_weighted_average_ref (const LisseTensor *x, const LisseTensor *offs
 }
 
 LisseTensor *
+lisse_deform_affinity_average_ref (const LisseTensor *x, const LisseTensor *feat,
+                                   const LisseTensor *offsets, int kh, int kw, int dil_h,
+                                   int dil_w, float eps, GError **error)
+{
+  if (!check_deform_ref ("deform_affinity_average", x, offsets, NULL, kh, kw, dil_h, dil_w, error))
+    return NULL;
+  if (feat->n != x->n || feat->h != x->h || feat->w != x->w || feat->c < 1 || !(eps >= 0.f))
+    {
+      set_invalid (error, "deform_affinity_average", "features or eps are wrong");
+      return NULL;
+    }
+  LisseTensor *out = lisse_tensor_try_new (x->n, x->c, x->h, x->w, error);
+  if (!out)
+    return NULL;
+  const int k = kh * kw;
+  LisseTensor ones = { .n = x->n, .c = 1, .h = x->h, .w = x->w };
+  ones.data = g_new (float, lisse_tensor_numel (&ones));
+  for (size_t i = 0; i < lisse_tensor_numel (&ones); i++)
+    ones.data[i] = 1.f;
+  double *wk = g_new (double, k), *py = g_new (double, k), *px = g_new (double, k);
+  for (int n = 0; n < x->n; n++)
+    for (int y = 0; y < x->h; y++)
+      for (int xx = 0; xx < x->w; xx++)
+        {
+          double top = -INFINITY, sum = 0.0, den = eps;
+          for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
+              {
+                const int kk = i * kw + j;
+                deform_position (offsets, n, y, xx, i, j, kh, kw, dil_h, dil_w, &py[kk], &px[kk]);
+                double d = 0.0;
+                for (int f = 0; f < feat->c; f++)
+                  {
+                    const double diff = at (feat, n, f, y, xx) - bilinear_ref (feat, n, f, py[kk], px[kk]);
+                    d += diff * diff;
+                  }
+                wk[kk] = -d;
+                top = MAX (top, wk[kk]);
+              }
+          for (int kk = 0; kk < k; kk++)
+            sum += wk[kk] = exp (wk[kk] - top);
+          for (int kk = 0; kk < k; kk++)
+            {
+              wk[kk] /= sum;
+              den += wk[kk] * bilinear_ref (&ones, n, 0, py[kk], px[kk]);
+            }
+          for (int c = 0; c < x->c; c++)
+            {
+              double num = eps * at (x, n, c, y, xx);
+              for (int kk = 0; kk < k; kk++)
+                num += wk[kk] * bilinear_ref (x, n, c, py[kk], px[kk]);
+              out->data[(((size_t) n * x->c + c) * x->h + y) * x->w + xx] = (float) (num / den);
+            }
+        }
+  g_free (wk);
+  g_free (py);
+  g_free (px);
+  g_free (ones.data);
+  return out;
+}
+
+LisseTensor *
 lisse_deform_conv2d_ref (const LisseTensor *x, const LisseTensor *offsets,
                          const LisseTensor *weight, const LisseTensor *bias,
                          const LisseTensor *mask, int dil_h, int dil_w, GError **error)
