@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Re-makes data/models/csgis-texture.md from the model file, its training log
-# (training/logs/csgis-texture-stage2.jsonl; stage 1 is training/logs/csgis-texture.jsonl), the
+# (training/logs/csgis-texture-stage3.jsonl; stages 1 and 2 are training/logs/csgis-texture.jsonl
+# and csgis-texture-stage2.jsonl), the
 # evaluation table (docs/texture-eval.md)
 # and the hand-written limitations (training/cards/csgis-texture-limitations.md).
 set -euo pipefail
@@ -10,10 +11,11 @@ T1="tools/dev exec env PYTHONPATH=training OMP_NUM_THREADS=1 taskset -c 0 python
 T2="tools/dev exec env PYTHONPATH=training OMP_NUM_THREADS=1 taskset -c 0 python3 -m lisse_train.train_csgis --config cpu --pack build-textures/pack --out training/runs/csgis-sizeA --resume --set steps=3400 --set val_every=500 --minutes 88   # the same run, resumed"
 T3="tools/dev exec env PYTHONPATH=training OMP_NUM_THREADS=1 taskset -c 0 python3 -m lisse_train.train_csgis --config cpu --pack build-textures/pack --out training/runs/abA --init training/checkpoints/csgis-texture-last.pt --set bf16=true --set lr=3e-4 --set warmup_steps=50 --set steps=3000 --set val_every=250 --set ckpt_every=250 --minutes 16   # stage 2 from stage 1's step-3388 weights, fresh optimiser"
 T4="tools/dev exec env PYTHONPATH=training OMP_NUM_THREADS=1 taskset -c 0 python3 -m lisse_train.train_csgis --config cpu --pack build-textures/pack --out training/runs/abA --resume --set steps=4500 --set val_every=500 --set ckpt_every=500 --minutes 112   # stage 2 resumed, stopped (SIGTERM) at step 3708; best validation at step 3500"
-EXP="tools/dev exec env PYTHONPATH=training python3 -m lisse_train.csgis_export training/runs/abA/best.pt data/models/csgis-texture.safetensors --name csgis-texture"
-EV="tools/dev exec python3 tools/eval/texture-eval.py --tune-images 100 --model data/models/csgis-texture.safetensors --jobs 2"
+T5="tools/dev exec env PYTHONPATH=training OMP_NUM_THREADS=1 taskset -c 0 python3 -m lisse_train.train_csgis --config cpu --pack build-textures/pack --out training/runs/csgis-thumb --init training/checkpoints/csgis-texture-last.pt --set bf16=true --set lr=3e-4 --set warmup_steps=50 --set steps=4000 --set val_every=250 --set ckpt_every=250 --set select=mean --minutes 115   # stage 3 from stage 2's step-3708 weights on the pack with photo thumbnails, stopped (SIGTERM) at step 3183; best mean validation at step 2750"
+EXP="tools/dev exec env PYTHONPATH=training python3 -m lisse_train.csgis_export training/runs/csgis-thumb/best.pt data/models/csgis-texture.safetensors --name csgis-texture"
+EV="tools/dev exec python3 tools/eval/texture-eval.py --filters '' --no-oracle --model data/models/csgis-texture.safetensors --jobs 2 --json OUT.json --no-doc --no-sheet   # the model's row alone; the classical rows: the same without --filters '' --no-oracle"
 tools/dev exec env PYTHONPATH=training python3 -m lisse_train.csgis_card \
-  --model data/models/csgis-texture.safetensors --run training/logs/csgis-texture-stage2.jsonl \
-  --eval docs/texture-eval.md --train-command "$T1"$'\n'"$T2"$'\n'"$T3"$'\n'"$T4" --export-command "$EXP" \
+  --model data/models/csgis-texture.safetensors --run training/logs/csgis-texture-stage3.jsonl \
+  --eval docs/texture-eval.md --train-command "$T1"$'\n'"$T2"$'\n'"$T3"$'\n'"$T4"$'\n'"$T5" --export-command "$EXP" \
   --eval-command "$EV" --note "$(cat training/cards/csgis-texture-limitations.md)" \
   > data/models/csgis-texture.md

@@ -153,13 +153,31 @@ def main(argv=None) -> int:
               f"{r.get('contrast', 0):.4f} | {r['s_per_step']} |")
         p("")
     if vals:
-        p("Validation (PSNR of S1 against the ground truth, 8-bit, on the first "
-          f"{vals[-1]['images']} held-out synthetic pairs; the input scores {vals[-1]['input_psnr']:.2f} dB):")
-        p("")
-        p("| step | PSNR (dB) |")
-        p("|---|---|")
-        for r in vals:
-            p(f"| {r['step']} | {r['psnr']:.2f} |")
+        # "images" counts the last set scored: the thumbnails when there are.
+        start = next((r for r in log if r["kind"] == "start"), {})
+        n_pairs = start.get("config", {}).get("val_count", vals[-1]["images"]) \
+            if "psnr_thumb" in vals[-1] else vals[-1]["images"]
+        head = ("Validation (PSNR of S1 against the ground truth, 8-bit, on the first "
+                f"{n_pairs} held-out synthetic pairs; the input scores {vals[-1]['input_psnr']:.2f} dB)")
+        if "psnr_thumb" in vals[-1]:
+            r0 = vals[-1]
+            p(head + f", and on two further held-out sets: the same structures at half size (input "
+              f"{r0['input_psnr_half']:.2f} dB) and whole held-out photographs at thumbnail size "
+              f"({r0['images']} pairs, input {r0['input_psnr_thumb']:.2f} dB); "
+              "the best mean of the three picked the shipped step:")
+            p("")
+            p("| step | PSNR (dB) | half size | thumbnails | mean |")
+            p("|---|---|---|---|---|")
+            for r in vals:
+                mean = (r["psnr"] + r["psnr_half"] + r["psnr_thumb"]) / 3
+                p(f"| {r['step']} | {r['psnr']:.2f} | {r['psnr_half']:.2f} | {r['psnr_thumb']:.2f} | {mean:.2f} |")
+        else:
+            p(head + ":")
+            p("")
+            p("| step | PSNR (dB) |")
+            p("|---|---|")
+            for r in vals:
+                p(f"| {r['step']} | {r['psnr']:.2f} |")
         p("")
     if a.eval:
         p("## Evaluation")
