@@ -530,7 +530,8 @@ def photo_thumbs(crops, extract, work, per_photo, seed):
     small objects stay separate regions a few pixels wide; edges are
     anti-aliased and shading steps small, as in NKS's ground truths
     (thousands of colours per image, boundary steps of about 8 grey levels,
-    where the flat posterisations have 10-20 colours and steps of 35).
+    where the photo-cartoon posterisations have 9 colours and steps of 33.5;
+    lisse_train/csgis_probe.py measures both).
     PER_PHOTO variants of each training photo, one of each val photo.
     Returns {split: [(img, source)]}."""
     photos = {}

@@ -3,7 +3,9 @@
 on ground truths with no texture at all and prints, per set, the PSNR of
 its output against its input (a perfect remover leaves them as they are)
 and the mean signed error in dark, mid and bright pixels of the textured
-pairs (a haze lifts the darks, a contrast loss lowers the brights).
+pairs (a haze lifts the darks, a contrast loss lowers the brights); and
+how finely each set's structures are shaded (structure_stats), for the
+set and for the pack's photo structures.
 
     python3 -m lisse_train.csgis_probe CHECKPOINT [--pack build-textures/pack]
         [--gt-dir DIR --input-dir DIR] [--count 24]
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import sys
 
@@ -45,6 +48,20 @@ def apply(model: cm.CSGISNet, rgb: np.ndarray) -> np.ndarray:
         return model(to_tensor([rgb]))[0].permute(1, 2, 0).numpy() * 255.0
 
 
+def structure_stats(images) -> str:
+    """Median over images of the distinct colours per image and of the
+    boundary step (largest channel difference between horizontal neighbours,
+    over the pairs that differ by more than 3 grey levels): how finely a set
+    of structures is shaded."""
+    colours, steps = [], []
+    for g in images:
+        colours.append(len(np.unique(g.reshape(-1, 3), axis=0)))
+        d = np.abs(g[:, 1:].astype(np.int16) - g[:, :-1]).max(2)
+        d = d[d > 3]
+        steps.append(float(np.median(d)) if d.size else 0.0)
+    return f"median {np.median(colours):.0f} colours, boundary step {np.median(steps):.1f}"
+
+
 def probe(model, pairs, label: str):
     clean, textured, bias = [], [], []
     for x, y in pairs:
@@ -59,7 +76,8 @@ def probe(model, pairs, label: str):
     b = np.nanmean(np.array(bias), 0)
     print(f"{label}: {len(pairs)} images; clean structure through the model {np.mean(clean):.2f} dB; "
           f"textured input {np.mean(textured):.2f} dB; output − truth in dark / mid / bright "
-          f"pixels {b[0]:+.2f} / {b[1]:+.2f} / {b[2]:+.2f} grey levels")
+          f"pixels {b[0]:+.2f} / {b[1]:+.2f} / {b[2]:+.2f} grey levels; structures: "
+          f"{structure_stats([y for _, y in pairs])}")
 
 
 def main(argv=None) -> int:
@@ -73,6 +91,13 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     model = load(a.checkpoint)
     pack = Pack(a.pack)
+    with open(os.path.join(pack.root, "index.json")) as f:
+        structures = json.load(f)["structures"]
+    for kind in ("photo-cartoon", "photo-thumb"):
+        files = [x["file"] for x in structures if x["split"] == "train" and x["kind"] == kind][:40]
+        if files:
+            print(f"pack training structures, {kind} (first {len(files)}): "
+                  + structure_stats([read_rgb(os.path.join(pack.root, f)) for f in files]))
     probe(model, pack.val[: a.count], "pack validation pairs")
     if pack.val_thumb:
         probe(model, pack.val_thumb[: a.count], "pack thumbnail pairs")
