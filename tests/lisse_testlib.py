@@ -345,6 +345,33 @@ def read_float_tiff(path):
     return a[..., ::-1]
 
 
+def gimp_plugin_dirs():
+    """GIMP's own plug-in folder (pkg-config's gimplibdir, else Debian's)."""
+    try:
+        libdir = subprocess.run(["pkg-config", "--variable=gimplibdir", "gimp-3.0"],
+                                capture_output=True, text=True, errors="replace").stdout.strip()
+    except OSError:
+        libdir = ""
+    return os.path.join(libdir or "/usr/lib/x86_64-linux-gnu/gimp/3.0", "plug-ins")
+
+
+def gimp_test_profile(plugin, name):
+    """A private GIMP profile next to the built @plugin, in NAME/profile:
+    the plug-in copied to NAME/plug-ins/lisse/lisse (copy2 keeps the time
+    stamp, so GIMP re-queries only a changed binary) and a gimprc whose
+    plug-in path is that folder then GIMP's own.  Returns the profile
+    folder (GIMP3_DIRECTORY)."""
+    home = os.path.join(os.path.dirname(plugin), name)
+    plug_ins = os.path.join(home, "plug-ins")
+    profile = os.path.join(home, "profile")
+    os.makedirs(os.path.join(plug_ins, "lisse"), exist_ok=True)
+    os.makedirs(profile, exist_ok=True)
+    shutil.copy2(plugin, os.path.join(plug_ins, "lisse", "lisse"))
+    with open(os.path.join(profile, "gimprc"), "w") as f:
+        f.write('(plug-in-path "%s%s%s")\n' % (plug_ins, os.pathsep, gimp_plugin_dirs()))
+    return profile
+
+
 # Script-Fu for the GIMP batch tests (the v2 dialect: every PDB result
 # wrapped in a list); %(results)s is the results file, %(tmp)s the folder
 # the images are in.  run-case evaluates a thunk under `catch`, with

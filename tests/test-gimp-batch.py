@@ -52,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 
-from lisse_testlib import SCRIPT_FU_PRELUDE, Tap, import_or_skip, skip_all
+from lisse_testlib import SCRIPT_FU_PRELUDE, Tap, gimp_test_profile, import_or_skip, skip_all
 
 np, cv2 = import_or_skip("numpy", "cv2")
 
@@ -74,15 +74,6 @@ tap = Tap()
 
 def model_dirs():
     return [d for d in os.environ.get("LISSE_MODEL_PATH", "").split(os.pathsep) if d]
-
-
-def plugin_path_dirs():
-    try:
-        libdir = subprocess.run(["pkg-config", "--variable=gimplibdir", "gimp-3.0"],
-                                capture_output=True, text=True).stdout.strip()
-    except OSError:
-        libdir = ""
-    return os.path.join(libdir or "/usr/lib/x86_64-linux-gnu/gimp/3.0", "plug-ins")
 
 
 def make_images(tmp):
@@ -342,16 +333,7 @@ def read_png(path):
 
 
 def main():
-    build_dir = os.path.dirname(PLUGIN)
-    home = os.path.join(build_dir, "test-gimp-batch")
-    plug_ins = os.path.join(home, "plug-ins")
-    profile = os.path.join(home, "profile")
-    os.makedirs(os.path.join(plug_ins, "lisse"), exist_ok=True)
-    os.makedirs(profile, exist_ok=True)
-    # copy2 keeps the time stamp, so GIMP re-queries only a changed binary.
-    shutil.copy2(PLUGIN, os.path.join(plug_ins, "lisse", "lisse"))
-    with open(os.path.join(profile, "gimprc"), "w") as f:
-        f.write('(plug-in-path "%s%s%s")\n' % (plug_ins, os.pathsep, plugin_path_dirs()))
+    profile = gimp_test_profile(PLUGIN, "test-gimp-batch")
     settings = os.path.join(profile, "plug-in-settings")
     os.makedirs(settings, exist_ok=True)
     with open(os.path.join(settings, "GimpProcedureConfigRun-plug-in-lisse-smooth.last"), "w") as f:

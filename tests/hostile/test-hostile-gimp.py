@@ -51,7 +51,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lisse_testlib import SCRIPT_FU_PRELUDE, Tap, import_or_skip, skip_all  # noqa: E402
+from lisse_testlib import SCRIPT_FU_PRELUDE, Tap, gimp_test_profile, import_or_skip, skip_all  # noqa: E402
 
 np, _, _, _ = import_or_skip("numpy", "cv2", "tifffile", "safetensors.numpy")
 import hostile_images as hi  # noqa: E402
@@ -73,12 +73,6 @@ STRIP = (64, 20000)
 BUDGET = "768M"
 BIG_FILTER = 6000         # a side beyond 768 MiB for every filter on a gray layer
 tap = Tap()
-
-
-def plugin_dirs():
-    libdir = subprocess.run(["pkg-config", "--variable=gimplibdir", "gimp-3.0"],
-                            capture_output=True, text=True, errors="replace").stdout.strip()
-    return os.path.join(libdir or "/usr/lib/x86_64-linux-gnu/gimp/3.0", "plug-ins")
 
 
 # lisse_testlib's Script-Fu prelude and this test's helpers: export under
@@ -132,15 +126,7 @@ def filter_ops(lisse, methods):
 
 
 def main():
-    build_dir = os.path.dirname(PLUGIN)
-    home = os.path.join(build_dir, "test-hostile-gimp")
-    plug_ins = os.path.join(home, "plug-ins")
-    profile = os.path.join(home, "profile")
-    os.makedirs(os.path.join(plug_ins, "lisse"), exist_ok=True)
-    os.makedirs(profile, exist_ok=True)
-    shutil.copy2(PLUGIN, os.path.join(plug_ins, "lisse", "lisse"))
-    with open(os.path.join(profile, "gimprc"), "w") as f:
-        f.write('(plug-in-path "%s%s%s")\n' % (plug_ins, os.pathsep, plugin_dirs()))
+    profile = gimp_test_profile(PLUGIN, "test-hostile-gimp")
 
     tmp = tempfile.mkdtemp(prefix="lisse-hostile-gimp-")
     models = os.path.join(tmp, "models")
