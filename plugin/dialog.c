@@ -19,7 +19,11 @@
  *     has been computed, or 10 s passed) write DIR/<effect>.ready: the
  *     title, the choice's value, the widget tree and the previews' state;
  *     when OK is pressed write DIR/<effect>.done likewise, plus the stored
- *     mask channel.
+ *     mask channel.  In between, once .ready is written, the first
+ *     parameter is moved by a tenth of its range, as a slider would, and
+ *     DIR/<effect>.nudged is written when the full render that follows the
+ *     drafts is in (or after 30 s): the previews' draft and render counts
+ *     and the time from the change to the draft on screen.
  *   LISSE_DIALOG_AUTOOK=MS  press OK by itself: as soon as DIR/<effect>.ok
  *     exists (with LISSE_DIALOG_DUMP), or MS milliseconds after the dialog
  *     is up. */
@@ -57,6 +61,9 @@ typedef struct
   guint                  autook_ms;
   gint64                 shown_at;       /* monotonic µs, 0 until mapped */
   gboolean               ready_written;
+  gint64                 nudged_at;      /* monotonic µs of the nudge, 0 before */
+  guint                  renders_before; /* full renders when nudged */
+  gboolean               nudged_written;
   guint                  hook_source;
   GimpChannel           *stored_mask;
 } DialogState;
@@ -322,13 +329,20 @@ write_dump (DialogState *st, const char *suffix)
                               ? st->effect->choice.values[id].nick : "?");
     }
   if (st->canvas)
-    g_string_append_printf (out, "canvas-preview filter=%d visible=%d\n",
+    g_string_append_printf (out, "canvas-preview filter=%d visible=%d drafts=%u renders=%u\n",
                             lisse_canvas_preview_get_filter_id (st->canvas),
-                            lisse_canvas_preview_get_visible (st->canvas));
+                            lisse_canvas_preview_get_visible (st->canvas),
+                            lisse_canvas_preview_get_drafts (st->canvas),
+                            lisse_canvas_preview_get_renders (st->canvas));
   if (st->region)
-    g_string_append_printf (out, "dialog-preview computed=%u failed=%d\n",
-                            lisse_region_preview_get_count (st->region),
-                            lisse_region_preview_get_failed (st->region));
+    {
+      double latency_ms;
+      guint drafts = lisse_region_preview_get_drafts (st->region, &latency_ms);
+      g_string_append_printf (out, "dialog-preview computed=%u failed=%d drafts=%u "
+                              "draft-latency-ms=%.1f\n",
+                              lisse_region_preview_get_count (st->region),
+                              lisse_region_preview_get_failed (st->region), drafts, latency_ms);
+    }
   if (st->painter)
     {
       LisseMaskModel *m = lisse_mask_painter_get_model (st->painter);
@@ -362,12 +376,52 @@ write_dump (DialogState *st, const char *suffix)
   g_string_free (out, TRUE);
 }
 
+/* Full-quality renders the dialog's preview has shown (or asked GIMP for). */
+static guint
+preview_renders (DialogState *st)
+{
+  return st->region ? lisse_region_preview_get_count (st->region)
+       : st->canvas ? lisse_canvas_preview_get_renders (st->canvas) : 0;
+}
+
+/* Moves the first parameter by a tenth of its range (down when that would
+ * pass the maximum), through the config, as its slider does. */
+static void
+nudge_first_param (DialogState *st)
+{
+  const LisseParamSpec *spec = &st->effect->params[0];
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, G_TYPE_DOUBLE);
+  g_object_get_property (G_OBJECT (st->config), spec->name, &v);
+  double x = g_value_get_double (&v), step = 0.1 * (spec->max - spec->min);
+  g_value_set_double (&v, x + step <= spec->max ? x + step : x - step);
+  g_object_set_property (G_OBJECT (st->config), spec->name, &v);
+  g_value_unset (&v);
+}
+
 /* Polled every 100 ms once the dialog is up. */
 static gboolean
 hook_tick (gpointer data)
 {
   DialogState *st = data;
   double since_shown = (g_get_monotonic_time () - st->shown_at) / 1e6;
+
+  if (st->dump_dir && st->ready_written && !st->nudged_written && st->effect->n_params > 0)
+    {
+      if (!st->nudged_at)
+        {
+          st->renders_before = preview_renders (st);
+          st->nudged_at = g_get_monotonic_time ();
+          nudge_first_param (st);
+        }
+      else if (preview_renders (st) > st->renders_before
+               || g_get_monotonic_time () - st->nudged_at > 30 * G_USEC_PER_SEC)
+        {
+          write_dump (st, "nudged");
+          st->nudged_written = TRUE;
+        }
+      return G_SOURCE_CONTINUE;
+    }
 
   if (st->dump_dir && !st->ready_written)
     {

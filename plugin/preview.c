@@ -12,9 +12,14 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
-/* Config changes reach GIMP's core at most this often: a slider drag then
- * costs one core render per pause, not one per pixel moved. */
-#define CANVAS_UPDATE_DELAY_MS 150
+/* While a parameter changes, both previews show drafts
+ * (lisse_effect_run_draft(): the effect at reduced resolution, its detail
+ * restored by guided upsampling), at most one per DRAFT_DELAY_MS so that a
+ * slider drag costs one draft per pause, not one per pixel moved; once the
+ * parameters have rested for REST_DELAY_MS the full-quality render
+ * replaces the draft. */
+#define DRAFT_DELAY_MS 40
+#define REST_DELAY_MS 500
 
 /* ---- on canvas ---- */
 
@@ -26,7 +31,8 @@ struct _LisseCanvasPreview
   GimpProcedureConfig   *config;
   const LisseEffectInfo *effect;
   gulong                 notify_id;
-  guint                  update_id;
+  guint                  draft_id, rest_id;
+  guint                  drafts, renders;   /* asked of GIMP's core */
   gboolean               visible;
 };
 
@@ -63,8 +69,9 @@ set_filter_property (GObject *filter_config, const char *name, const GValue *val
   g_value_unset (&converted);
 }
 
+/* Hands the config's values, and whether to draft, to the filter. */
 static void
-canvas_sync (LisseCanvasPreview *self)
+canvas_sync (LisseCanvasPreview *self, gboolean draft)
 {
   GObject *filter_config = G_OBJECT (gimp_drawable_filter_get_config (self->filter));
   LisseParams params;
@@ -89,17 +96,51 @@ canvas_sync (LisseCanvasPreview *self)
       set_filter_property (filter_config, self->effect->choice.name, &v);
       g_value_unset (&v);
     }
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&v, draft);
+  set_filter_property (filter_config, "draft", &v);
+  g_value_unset (&v);
+  if (draft)
+    self->drafts++;
+  else
+    self->renders++;
   gimp_drawable_filter_update (self->filter);
   gimp_displays_flush ();
 }
 
 static gboolean
-canvas_update_now (gpointer data)
+canvas_draft_now (gpointer data)
 {
   LisseCanvasPreview *self = data;
-  self->update_id = 0;
-  canvas_sync (self);
+  self->draft_id = 0;
+  canvas_sync (self, TRUE);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+canvas_full_now (gpointer data)
+{
+  LisseCanvasPreview *self = data;
+  self->rest_id = 0;
+  if (self->draft_id)
+    {
+      g_source_remove (self->draft_id);
+      self->draft_id = 0;
+    }
+  canvas_sync (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Whether the layer is large enough for a draft to be quicker than the
+ * full render (the op drafts the whole layer, at GIMP's zoom level or
+ * full size). */
+static gboolean
+canvas_drafts (LisseCanvasPreview *self)
+{
+  return lisse_effect_draft_factor (gimp_drawable_get_width (self->drawable),
+                                    gimp_drawable_get_height (self->drawable),
+                                    LISSE_DRAFT_PIXELS) > 1;
 }
 
 static void
@@ -108,8 +149,19 @@ canvas_config_changed (GObject *config, GParamSpec *pspec, LisseCanvasPreview *s
   gboolean relevant = g_strcmp0 (pspec->name, self->effect->choice.name) == 0;
   for (int i = 0; i < self->effect->n_params && !relevant; i++)
     relevant = strcmp (pspec->name, self->effect->params[i].name) == 0;
-  if (relevant && !self->update_id)
-    self->update_id = g_timeout_add (CANVAS_UPDATE_DELAY_MS, canvas_update_now, self);
+  if (!relevant)
+    return;
+  if (!canvas_drafts (self))
+    {
+      if (!self->rest_id)   /* no draft: the full render after the burst */
+        self->rest_id = g_timeout_add (DRAFT_DELAY_MS, canvas_full_now, self);
+      return;
+    }
+  if (!self->draft_id)
+    self->draft_id = g_timeout_add (DRAFT_DELAY_MS, canvas_draft_now, self);
+  if (self->rest_id)
+    g_source_remove (self->rest_id);
+  self->rest_id = g_timeout_add (REST_DELAY_MS, canvas_full_now, self);
 }
 
 LisseCanvasPreview *
@@ -146,7 +198,10 @@ lisse_canvas_preview_new (GimpDrawable *drawable, GimpProcedureConfig *config,
    * The group is closed in lisse_canvas_preview_free(). */
   gimp_image_undo_group_start (self->image);
   gimp_drawable_append_filter (drawable, filter);
-  canvas_sync (self);
+  gboolean draft = canvas_drafts (self);
+  canvas_sync (self, draft);
+  if (draft)
+    self->rest_id = g_timeout_add (REST_DELAY_MS, canvas_full_now, self);
   self->notify_id = g_signal_connect (config, "notify", G_CALLBACK (canvas_config_changed), self);
   return self;
 }
@@ -171,13 +226,27 @@ lisse_canvas_preview_get_filter_id (LisseCanvasPreview *self)
   return gimp_drawable_filter_get_id (self->filter);
 }
 
+guint
+lisse_canvas_preview_get_drafts (LisseCanvasPreview *self)
+{
+  return self->drafts;
+}
+
+guint
+lisse_canvas_preview_get_renders (LisseCanvasPreview *self)
+{
+  return self->renders;
+}
+
 void
 lisse_canvas_preview_free (LisseCanvasPreview *self)
 {
   if (!self)
     return;
-  if (self->update_id)
-    g_source_remove (self->update_id);
+  if (self->draft_id)
+    g_source_remove (self->draft_id);
+  if (self->rest_id)
+    g_source_remove (self->rest_id);
   g_signal_handler_disconnect (self->config, self->notify_id);
   if (gimp_drawable_filter_is_valid (self->filter))
     gimp_drawable_filter_delete (self->filter);
@@ -199,8 +268,11 @@ struct _LisseRegionPreview
   LisseMaskModel        *mask;
   GtkLabel              *status;
   gulong                 invalidated_id, notify_id;
-  guint                  count;
+  guint                  draft_id, rest_id;
+  guint                  count, drafts;      /* full renders and drafts shown */
   gboolean               failed;
+  gint64                 changed_at;         /* last parameter change (µs), or 0 */
+  double                 draft_latency_ms;   /* from that change to its draft shown */
 };
 
 static const Babl *
@@ -291,9 +363,11 @@ tensor_to_u8 (const LisseTensor *t, int ox, int oy, int w, int h, const Babl *fl
   g_free (interleaved);
 }
 
+/* Computes and shows the visible rectangle: a draft, or the full render. */
 static void
-region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
+region_render (LisseRegionPreview *self, gboolean draft)
 {
+  GimpPreview *preview = self->preview;
   int x, y, w, h;
   gimp_preview_get_position (preview, &x, &y);
   gimp_preview_get_size (preview, &w, &h);
@@ -317,7 +391,10 @@ region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
       LisseParams params;
       const char *choice;
       if (lisse_config_read_params (self->config, self->effect, &params, &choice, &error))
-        out = lisse_effect_run (self->effect, image, aux, &params, choice, 1.0, NULL, &error);
+        out = draft ? lisse_effect_run_draft (self->effect, image, aux, &params, choice, 1.0,
+                                              LISSE_DRAFT_PIXELS, NULL, &error)
+                    : lisse_effect_run (self->effect, image, aux, &params, choice, 1.0, NULL,
+                                        &error);
     }
 
   /* Without a result the preview shows the picture as it is, and the
@@ -330,7 +407,15 @@ region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
       gimp_preview_draw_buffer (preview, pixels, w * babl_format_get_bytes_per_pixel (u8_format));
       g_free (pixels);
     }
-  self->count++;
+  if (draft)
+    {
+      self->drafts++;
+      if (self->changed_at)
+        self->draft_latency_ms = (g_get_monotonic_time () - self->changed_at) / 1000.0;
+    }
+  else
+    self->count++;
+  self->changed_at = 0;
   self->failed = out == NULL;
   if (self->status)
     {
@@ -339,7 +424,8 @@ region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
       else if (error)
         gtk_label_set_text (self->status, error->message);
       else
-        gtk_label_set_text (self->status, "");
+        gtk_label_set_text (self->status, draft && out ? _("Draft: the full preview follows.")
+                                                       : "");
     }
   g_clear_error (&error);
   lisse_tensor_free (out);
@@ -347,10 +433,80 @@ region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
   lisse_tensor_free (image);
 }
 
+static gboolean
+region_full_now (gpointer data)
+{
+  LisseRegionPreview *self = data;
+  self->rest_id = 0;
+  if (self->draft_id)
+    {
+      g_source_remove (self->draft_id);
+      self->draft_id = 0;
+    }
+  region_render (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+region_draft_now (gpointer data)
+{
+  LisseRegionPreview *self = data;
+  self->draft_id = 0;
+  region_render (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Whether the visible rectangle, with its margin, is large enough for a
+ * draft to be quicker than the full render. */
+static gboolean
+region_drafts (LisseRegionPreview *self)
+{
+  int w, h;
+  gimp_preview_get_size (self->preview, &w, &h);
+  return lisse_effect_draft_factor (w + 2 * LISSE_PREVIEW_MARGIN, h + 2 * LISSE_PREVIEW_MARGIN,
+                                    LISSE_DRAFT_PIXELS) > 1;
+}
+
+/* A draft now (or soon after a burst of changes), the full render once
+ * nothing has changed for REST_DELAY_MS. */
+static void
+region_schedule (LisseRegionPreview *self, gboolean draft_at_once)
+{
+  if (!region_drafts (self))
+    {
+      region_full_now (self);
+      return;
+    }
+  if (self->rest_id)
+    g_source_remove (self->rest_id);
+  self->rest_id = g_timeout_add (REST_DELAY_MS, region_full_now, self);
+  if (draft_at_once)
+    {
+      if (self->draft_id)
+        g_source_remove (self->draft_id);
+      self->draft_id = 0;
+      region_render (self, TRUE);
+    }
+  else if (!self->draft_id)
+    self->draft_id = g_timeout_add (DRAFT_DELAY_MS, region_draft_now, self);
+}
+
+/* The preview scrolled or resized (GimpPreview's own, already delayed,
+ * signal). */
+static void
+region_invalidated (GimpPreview *preview, LisseRegionPreview *self)
+{
+  region_schedule (self, TRUE);
+}
+
+/* A parameter changed: straight to a draft, without GimpPreview's own
+ * 200 ms delay (gimp_preview_invalidate()). */
 static void
 region_config_changed (GObject *config, GParamSpec *pspec, LisseRegionPreview *self)
 {
-  gimp_preview_invalidate (self->preview);
+  if (!self->changed_at)
+    self->changed_at = g_get_monotonic_time ();
+  region_schedule (self, FALSE);
 }
 
 LisseRegionPreview *
@@ -383,11 +539,23 @@ lisse_region_preview_get_failed (LisseRegionPreview *self)
   return self->failed;
 }
 
+guint
+lisse_region_preview_get_drafts (LisseRegionPreview *self, double *latency_ms)
+{
+  if (latency_ms)
+    *latency_ms = self->draft_latency_ms;
+  return self->drafts;
+}
+
 void
 lisse_region_preview_free (LisseRegionPreview *self)
 {
   if (!self)
     return;
+  if (self->draft_id)
+    g_source_remove (self->draft_id);
+  if (self->rest_id)
+    g_source_remove (self->rest_id);
   g_signal_handler_disconnect (self->preview, self->invalidated_id);
   g_signal_handler_disconnect (self->config, self->notify_id);
   g_object_unref (self->preview);

@@ -12,6 +12,7 @@
  * writes itself (width 4), so it checks the effects' arithmetic without
  * depending on trained weights; LISSE_MODEL_PATH is pointed at them. */
 #include "effect.h"
+#include "effect-private.h"
 #include "effects-all.h"
 #include "filter.h"
 #include "lisse-error.h"
@@ -710,6 +711,98 @@ test_abstraction_and_pencil (void)
     g_assert_cmpfloat (blank->data[i], ==, 1.0f);
 }
 
+static LisseTensor *
+run_draft (const LisseEffectInfo *e, const LisseTensor *image, const LisseTensor *aux,
+           const char *const *sets, long max_pixels)
+{
+  LisseParams params;
+  lisse_params_init (&params, e->params, e->n_params);
+  for (int i = 0; sets && sets[i]; i++)
+    g_assert_true (lisse_params_parse (&params, sets[i], NULL));
+  GError *error = NULL;
+  LisseTensor *out = lisse_effect_run_draft (e, image, aux, &params, NULL, 1.0, max_pixels, NULL,
+                                             &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (out);
+  g_assert_true (lisse_tensor_same_shape (out, image));
+  return out;
+}
+
+static double
+psnr_colour (const LisseTensor *a, const LisseTensor *b)
+{
+  const int nc = (a->c == 2 || a->c == 4) ? a->c - 1 : a->c;
+  double se = 0.0;
+  for (int c = 0; c < nc; c++)
+    for (size_t i = 0; i < lisse_tensor_plane (a); i++)
+      {
+        double d = lisse_tensor_channel (a, 0, c)[i] - lisse_tensor_channel (b, 0, c)[i];
+        se += d * d;
+      }
+  double mse = se / (nc * lisse_tensor_plane (a));
+  return mse > 0 ? 10.0 * log10 (1.0 / mse) : INFINITY;
+}
+
+/* Drafts (draft.c): the factor, exactness within the budget, alpha and
+ * range at any size, and the guided upsampling's detail. */
+static void
+test_draft (void)
+{
+  g_assert_cmpint (lisse_effect_draft_factor (W, H, W * H), ==, 1);
+  g_assert_cmpint (lisse_effect_draft_factor (W, H, 0), ==, 1);
+  g_assert_cmpint (lisse_effect_draft_factor (W, H, W * H / 4), ==, 2);
+  g_assert_cmpint (lisse_effect_draft_factor (W, H, W * H / 4 - 1), ==, 3);
+  g_assert_cmpint (lisse_effect_draft_factor (1000, 1000, 32768), ==, 6);   /* 167² ≤ 32768 */
+  g_assert_cmpint (lisse_effect_draft_factor (1003, 1000, 27889), ==, 7);   /* 168·167 > 27889 */
+
+  for (const LisseEffectInfo *const *e = lisse_effects (); *e; e++)
+    {
+      g_autoptr (LisseTensor) image = test_image (4, H, W, 21);
+      g_autoptr (LisseTensor) aux = default_aux (*e, image);
+      /* Within the budget: the full run itself. */
+      g_autoptr (LisseTensor) full = run_effect (*e, image, aux, NULL, 1.0, NULL);
+      g_autoptr (LisseTensor) same = run_draft (*e, image, aux, NULL, W * H);
+      g_assert_cmpmem (full->data, lisse_tensor_numel (full) * sizeof (float), same->data,
+                       lisse_tensor_numel (same) * sizeof (float));
+      /* Shrunk 3×: alpha untouched, colour in range, near the full run. */
+      g_autoptr (LisseTensor) draft = run_draft (*e, image, aux, NULL, W * H / 9);
+      assert_colour_in_unit_range (draft);
+      g_assert_cmpmem (lisse_tensor_channel (draft, 0, 3), W * H * sizeof (float),
+                       lisse_tensor_channel (image, 0, 3), W * H * sizeof (float));
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (draft, full), >, 0.0f);
+    }
+
+  /* Magnify Detail at gain 1 is the identity: its draft must give back
+   * the image's own detail, which bilinear upsampling of the small run
+   * cannot (this image's texture has a period of 4 to 6 pixels). */
+  g_autoptr (LisseTensor) image = test_image (3, 4 * H, 4 * W, 22);
+  const char *identity[] = { "gain=1", NULL };
+  g_autoptr (LisseTensor) draft = run_draft (&lisse_effect_magnify_detail, image, NULL, identity,
+                                             W * H);
+  LisseParams gain1;
+  lisse_params_init (&gain1, lisse_effect_magnify_detail.params,
+                     lisse_effect_magnify_detail.n_params);
+  g_assert_true (lisse_params_parse (&gain1, "gain=1", NULL));
+  g_autoptr (LisseTensor) bilinear = lisse_effect_draft (&lisse_effect_magnify_detail, image, NULL,
+                                                         &gain1, "fan18-detail", 1.0, W * H, -1, 0.0, NULL,
+                                                         NULL);
+  g_assert_nonnull (bilinear);
+  g_test_message ("identity draft at factor 4: %.2f dB, bilinear %.2f dB",
+                  psnr_colour (draft, image), psnr_colour (bilinear, image));
+  g_assert_cmpfloat (psnr_colour (draft, image), >=, 36.0);
+  g_assert_cmpfloat (psnr_colour (draft, image), >=, psnr_colour (bilinear, image) + 6.0);
+
+  /* Arguments are checked as for a full run. */
+  g_autoptr (LisseTensor) small = test_image (3, H / 2, W, 8);
+  LisseParams params;
+  lisse_params_init (&params, lisse_effect_joint_filter.params, lisse_effect_joint_filter.n_params);
+  GError *error = NULL;
+  g_assert_null (lisse_effect_run_draft (&lisse_effect_joint_filter, image, small, &params, NULL,
+                                         1.0, 64, NULL, &error));
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+}
+
 static void
 test_argument_errors (void)
 {
@@ -963,6 +1056,7 @@ main (int argc, char **argv)
   g_test_add_func ("/effects/remove-texture/stripes", test_remove_texture);
   g_test_add_func ("/effects/joint-filter/self-guide", test_joint_filter_self_guide);
   g_test_add_func ("/effects/abstraction-and-pencil", test_abstraction_and_pencil);
+  g_test_add_func ("/effects/draft", test_draft);
   g_test_add_func ("/effects/argument-errors", test_argument_errors);
   g_test_add_func ("/effects/progress-and-cancel", test_progress_and_cancel);
   g_test_add_func ("/effects/threads", test_threads);

@@ -90,6 +90,8 @@ def make_images(w=128, h=96):
     shapes = shapes_rgba8(w, h)
     cv2.imwrite(os.path.join(TMP, "in.png"), shapes)
     cv2.imwrite(os.path.join(TMP, "in-gray.png"), cv2.cvtColor(shapes[..., :3], cv2.COLOR_BGR2GRAY))
+    # Twice the size (256×192 > LISSE_DRAFT_PIXELS): large enough to draft.
+    cv2.imwrite(os.path.join(TMP, "in-big.png"), shapes_rgba8(2 * w, 2 * h))
     mask = np.zeros((h, w), np.uint8)
     cv2.circle(mask, (94, 48), 28, 255, -1)
     cv2.imwrite(os.path.join(TMP, "mask.png"), mask)
@@ -158,7 +160,9 @@ def check_info(name, spec, r):
         and keys.get("categories") and keys.get("description"),
         f"gegl --info {op}: name, title, categories, description, licence, GIMP menu keys",
         r.stdout + r.stderr)
-    expected = set(spec["params"]) | ({spec["choice"][0]} if spec["choice"] else set())
+    # "draft": the previews' quick mode (core/effects/draft.c), off by default.
+    expected = (set(spec["params"]) | ({spec["choice"][0]} if spec["choice"] else set())
+                | {"draft"})
     tap(set(props) == expected, f"{op} properties are the effect's {sorted(expected)}",
         f"gegl --info: {sorted(props)}")
     bad = []
@@ -171,6 +175,9 @@ def check_info(name, spec, r):
         # --info prints %f: compare to 6 decimals.
         if shown is None or abs(float(shown) - default) > 5e-7 * max(1.0, abs(default)):
             bad.append(f"{pname}: default {shown}, effect {default}")
+    dtype, dshown = props.get("draft", ("missing", None))
+    if dtype != "gboolean" or dshown not in ("False", "FALSE", "false", "0"):
+        bad.append(f"draft: type {dtype}, default {dshown}")
     if spec["choice"]:
         ptype = props.get(spec["choice"][0], ("missing", None))[0]
         if not ptype.startswith("LisseGeglEffect"):
@@ -325,6 +332,13 @@ def main():
                                       "--", f"lisse:{name}"], {"G_MESSAGES_DEBUG": "lisse-gegl"})
         jobs[("lisse-gray", name)] = ([LISSE, "effect", name, "--depth", "16", gray_src,
                                        os.path.join(TMP, f"gray-lisse-{name}.png")], None)
+    # draft=true: the previews' draft (core/effects/draft.c), shrunk 2× here.
+    big = os.path.join(TMP, "in-big.png")
+    jobs[("gegl-draft", "smooth")] = ([GEGL, big, "-o", os.path.join(TMP, "draft-gegl.png"), "--",
+                                       "lisse:smooth", "draft=true"],
+                                      {"G_MESSAGES_DEBUG": "lisse-gegl"})
+    jobs[("lisse-big", "smooth")] = ([LISSE, "effect", "smooth", "--depth", "16", big,
+                                      os.path.join(TMP, "big-lisse.png")], None)
     # The half-size image GEGL hands an op at level 1.
     jobs[("half-in", None)] = ([GEGL, src, "-s", "0.5", "-o", half_in, "--", "gegl:nop"],
                                {"GEGL_MIPMAP_RENDERING": "1"})
@@ -384,6 +398,23 @@ def main():
                    rl.stderr):
                 compare("lisse:smooth level 1", os.path.join(TMP, "half-gegl-smooth.png"),
                         os.path.join(TMP, "half-lisse-smooth.png"), half_in)
+
+    rg, rl = done[("gegl-draft", "smooth")], done[("lisse-big", "smooth")]
+    runs = re.findall(r"lisse:smooth: level 0, 256x192 pixels, 4 channels, scale 1(, draft)?",
+                      rg.stdout + rg.stderr)
+    if tap(rg.returncode == 0 and rl.returncode == 0 and runs == [", draft"],
+           "lisse:smooth draft=true runs once, as a draft",
+           f"runs logged: {runs}\n{rg.stdout}{rg.stderr}{rl.stderr}"):
+        a = read_unit(os.path.join(TMP, "draft-gegl.png"))
+        b = read_unit(os.path.join(TMP, "big-lisse.png"))
+        mse = float(np.mean((a[..., :3] - b[..., :3]) ** 2)) if a.shape == b.shape else 1.0
+        psnr = 10 * np.log10(1.0 / mse) if mse > 0 else float("inf")
+        # Not the full render (it is a draft), but close to it; alpha kept.
+        alpha_diff = (np.abs(a[..., 3] - read_unit(big)[..., 3]).max()
+                      if a.shape == b.shape else 1.0)
+        tap(0 < mse and psnr >= 30.0 and alpha_diff <= 0.5 / 255,
+            f"lisse:smooth draft=true is near the full render ({psnr:.1f} dB), alpha kept",
+            f"shapes {a.shape} {b.shape}, PSNR {psnr:.2f} dB")
 
     for name in GRAY_RUNS:
         rg, rl = done[("gegl-gray", name)], done[("lisse-gray", name)]

@@ -27,6 +27,10 @@ appears.  For each dialog the test then checks:
     and the preview: the on-canvas filter (with its toggle) for effects
     without an aux input, a GimpDrawablePreview that computed a picture
     without error for the others;
+  - moving a slider (the hook moves the first parameter once the dialog is
+    ready) gives drafts first and then the full render: on the canvas the
+    op's "draft" property set, then cleared; in the dialog a draft drawn
+    (the time from the change to it is printed) before the full picture;
   - Content-Aware: the mask painter and its tools are there, the mask
     starts from the automatic saliency (neither empty nor full), and after
     OK the image has a channel "Lisse mask" that is the config's mask;
@@ -347,6 +351,28 @@ for e in EFFECTS:
         tap(bool(m) and int(m.group(1)) >= 1 and m.group(2) == "0" and preview,
             f"{name}: in-dialog preview computed by the effect",
             f"{m.group(0) if m else 'no preview line'}; status: {status.group(1) if status else '?'}")
+
+    # The nudge (dialog.c): the first parameter moved once the dialog was
+    # ready; drafts first, then the full render (plugin/preview.c).
+    nudged = read_dump(os.path.join(DUMPS, f"{name}.nudged"))
+    if e["aux"] == "none":
+        before = re.search(r"^canvas-preview .* drafts=(\d+) renders=(\d+)", dump, re.M)
+        after_n = re.search(r"^canvas-preview .* drafts=(\d+) renders=(\d+)", nudged, re.M)
+        tap(bool(before and after_n) and int(after_n.group(1)) > int(before.group(1))
+            and int(after_n.group(2)) > int(before.group(2)),
+            f"{name}: moving a slider asks the canvas for a draft, then the full render",
+            f"ready: {before.group(0) if before else None}; "
+            f"nudged: {after_n.group(0) if after_n else nudged[:300]!r}")
+    else:
+        pat = r"^dialog-preview computed=(\d+) failed=(\d) drafts=(\d+) draft-latency-ms=(\S+)"
+        before, after_n = re.search(pat, dump, re.M), re.search(pat, nudged, re.M)
+        ok = (bool(before and after_n) and int(after_n.group(3)) > int(before.group(3))
+              and int(after_n.group(1)) > int(before.group(1)) and after_n.group(2) == "0"
+              and float(after_n.group(4)) > 0)
+        tap(ok, f"{name}: moving a slider shows a draft in the dialog, then the full render"
+            + (f" (draft on screen {after_n.group(4)} ms after the change)" if ok else ""),
+            f"ready: {before.group(0) if before else None}; "
+            f"nudged: {after_n.group(0) if after_n else nudged[:300]!r}")
 
     if e["aux"] == "mask":
         m = re.search(r"^mask-painter size=(\d+)x(\d+) mean=([0-9.]+)", dump, re.M)

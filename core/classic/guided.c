@@ -23,6 +23,7 @@
  * ε is in squared intensity units of [0,1] images: ε = 0.01 means edges with
  * a local standard deviation well above 0.1 are kept. */
 #include "filter.h"
+#include "guided.h"
 #include "i18n.h"
 #include "filters-all.h"
 #include "box.h"
@@ -115,11 +116,12 @@ plane_new (size_t n)
   return g_try_malloc (n * sizeof (float));
 }
 
-/* The guided filter on planes: p[n_p] guided by I[n_g] (1..4), into q[n_p].
- * q may alias p. */
+/* The guided filter on planes: p[n_p] guided by I[n_g] (1..4), into q[n_p]
+ * (q may alias p); or, with @coef, no q: the averaged coefficients
+ * (guided.h's layout) into coef. */
 static gboolean
 guided_planes (const float *const *I, int n_g, const float *const *p, float *const *q,
-               int n_p, int w, int h, int r, double eps,
+               float *const *coef, int n_p, int w, int h, int r, double eps,
                const LisseProgress *progress, GError **error)
 {
   const size_t N = (size_t) w * h;
@@ -227,7 +229,15 @@ guided_planes (const float *const *I, int n_g, const float *const *p, float *con
               a[i][k] = (float) av[i];
             b[k] = (float) bb;
           }
-      lisse_box_mean_planes ((const float *const *) work, work, n_g + 1, w, h, r, border);
+      lisse_box_mean_planes ((const float *const *) work,
+                             coef ? coef + (size_t) c * (n_g + 1) : work, n_g + 1, w, h, r,
+                             border);
+      if (coef)
+        {
+          if (!lisse_progress_report (progress, 0.2 + 0.8 * (c + 1) / n_p, error))
+            goto out;
+          continue;
+        }
 
 #pragma omp parallel for num_threads (nthreads) schedule (static)
       for (int y = 0; y < h; y++)
@@ -251,6 +261,15 @@ out:
   for (int i = 0; i < n_planes; i++)
     g_free (planes[i]);
   return ok;
+}
+
+gboolean
+lisse_guided_coefficients (const float *const *I, int n_g, const float *const *p, int n_p,
+                           int w, int h, int r, double eps, float *const *coef,
+                           const LisseProgress *progress, GError **error)
+{
+  g_return_val_if_fail (n_g >= 1 && n_g <= MAX_G && n_p >= 1 && r >= 0 && eps > 0, FALSE);
+  return guided_planes (I, n_g, p, NULL, coef, n_p, w, h, r, eps, progress, error);
 }
 
 static LisseTensor *
@@ -285,7 +304,7 @@ guided_run (const LisseTensor   *input,
       p[c] = lisse_tensor_channel (input, 0, c);
       q[c] = lisse_tensor_channel (out, 0, c);
     }
-  if (!guided_planes (I, n_g, p, q, n_color, w, h, r, eps, progress, error))
+  if (!guided_planes (I, n_g, p, q, NULL, n_color, w, h, r, eps, progress, error))
     {
       lisse_tensor_free (out);
       return NULL;

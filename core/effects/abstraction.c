@@ -37,17 +37,18 @@ static const LisseParamSpec abstraction_params[] = {
   { "levels", N_("Levels"), N_("Luma quantisation levels (0: none)"), 0, 32, 0, TRUE },
 };
 
+/* The effect, its smoothing drafted at @draft_pixels (0: in full). */
 static LisseTensor *
-abstraction_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
-                 const LisseParams *params, const char *choice, double scale,
-                 const LisseProgress *progress, GError **error)
+abstraction_render (const LisseParams *params, const char *choice, const LisseTensor *image,
+                    double scale, long draft_pixels, const LisseProgress *progress,
+                    GError **error)
 {
-  (void) info; (void) aux;
   const double edge_strength = lisse_params_get (params, "edge-strength");
   const double edge_sigma = lisse_params_get (params, "edge-sigma") * scale;
   const int levels = (int) lisse_params_get (params, "levels");
-  LisseTensor *out = lisse_effect_smooth_with (choice, image, lisse_params_get (params, "lambda-f"),
-                                               NAN, NULL, progress, error);
+  LisseTensor *out = lisse_effect_smooth_draft_with (choice, image,
+                                                     lisse_params_get (params, "lambda-f"), NAN,
+                                                     draft_pixels, progress, error);
   if (!out)
     return NULL;
   lisse_effect_clamp (out);
@@ -112,6 +113,24 @@ abstraction_run (const LisseEffectInfo *info, const LisseTensor *image, const Li
   return out;
 }
 
+static LisseTensor *
+abstraction_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
+                 const LisseParams *params, const char *choice, double scale,
+                 const LisseProgress *progress, GError **error)
+{
+  return abstraction_render (params, choice, image, scale, 0, progress, error);
+}
+
+/* The edges are a pixel or two wide: drawn at full size on the drafted
+ * smoothing, not shrunk with it (draft.c). */
+static LisseTensor *
+abstraction_draft (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
+                   const LisseParams *params, const char *choice, double scale,
+                   long max_pixels, const LisseProgress *progress, GError **error)
+{
+  return abstraction_render (params, choice, image, scale, max_pixels, progress, error);
+}
+
 const LisseEffectInfo lisse_effect_abstraction = {
   .name = "abstraction",
   .title = N_("Abstraction"),
@@ -131,6 +150,7 @@ const LisseEffectInfo lisse_effect_abstraction = {
   .aux_label = NULL,
   .aux_required = FALSE,
   .run = abstraction_run,
+  .draft = abstraction_draft,
   /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
    * quarter added): as Smooth: the network's peak is the run's. */
   .memory = { 400.0, 10.0, 3.0 },

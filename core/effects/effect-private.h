@@ -52,5 +52,84 @@ void         lisse_effect_clamp       (LisseTensor *image);
  * @out (H×W floats); gray images give their one channel. */
 void         lisse_effect_luma        (const LisseTensor *image, float *out);
 
+/* What lisse_draft_run() runs at the reduced size: @image (and @aux)
+ * shrunk, @scale already divided by the factor. */
+typedef LisseTensor *(*LisseDraftRunFunc) (const LisseTensor   *image,
+                                           const LisseTensor   *aux,
+                                           double               scale,
+                                           gpointer             data,
+                                           const LisseProgress *progress,
+                                           GError             **error);
+
+/* The draft machinery (draft.c): @run on @image and @aux averaged down to
+ * at most @max_pixels pixels, its result (the same shape as its input)
+ * brought back to @image's size by guided upsampling against @image with
+ * the fit @radius, @eps (radius < 0: bilinear); alpha from @image.  Not
+ * clamped.  Within @max_pixels, @run on @image itself. */
+LisseTensor *lisse_draft_run          (const LisseTensor     *image,
+                                       const LisseTensor     *aux,
+                                       double                 scale,
+                                       long                   max_pixels,
+                                       int                    radius,
+                                       double                 eps,
+                                       LisseDraftRunFunc      run,
+                                       gpointer               data,
+                                       const LisseProgress   *progress,
+                                       GError               **error);
+
+/* @t averaged over f×f blocks (a block cut by the right or bottom edge
+ * averages the pixels it has): 1×C×ceil(h/f)×ceil(w/f), as drafts shrink
+ * (draft.c). */
+LisseTensor *lisse_draft_downscale    (const LisseTensor *t, int f, GError **error);
+
+/* The whole effect run small and upsampled (what lisse_effect_draft() does
+ * for an effect without its own draft), clamped: for an effect's own draft
+ * that only changes the budget. */
+LisseTensor *lisse_effect_draft_whole (const LisseEffectInfo *info,
+                                       const LisseTensor     *image,
+                                       const LisseTensor     *aux,
+                                       const LisseParams     *params,
+                                       const char            *choice,
+                                       double                 scale,
+                                       long                   max_pixels,
+                                       int                    radius,
+                                       double                 eps,
+                                       const LisseProgress   *progress,
+                                       GError               **error);
+
+/* lisse_effect_smooth_with() (no λ map) as a draft at @max_pixels: for
+ * effects that draft only their network and do the rest at full size
+ * (LisseEffectInfo.draft).  @max_pixels 0: the full smoothing. */
+LisseTensor *lisse_effect_smooth_draft_with (const char          *model,
+                                             const LisseTensor   *image,
+                                             double               lambda_f,
+                                             double               lambda_e,
+                                             long                 max_pixels,
+                                             const LisseProgress *progress,
+                                             GError             **error);
+
+/* The guided fit of the draft's upsampling at the small size (draft.c):
+ * radius 2 (5×5 windows) and ε in squared [0,1] units, chosen with
+ * tools/bench/draft-preview (docs/performance.md). */
+#define LISSE_DRAFT_RADIUS 2
+#define LISSE_DRAFT_EPS 1e-5
+
+/* The draft run behind lisse_effect_run_draft() (draft.c), on arguments
+ * lisse_effect_run() has checked and made finite: the effect's own draft
+ * when it has one (and @radius, @eps are the defaults), else the whole
+ * effect through lisse_draft_run() with the fit @radius, @eps (radius < 0:
+ * plain bilinear upsampling of the small result, the bench's baseline),
+ * clamped. */
+LisseTensor *lisse_effect_draft       (const LisseEffectInfo *info,
+                                       const LisseTensor     *image,
+                                       const LisseTensor     *aux,
+                                       const LisseParams     *params,
+                                       const char            *choice,
+                                       double                 scale,
+                                       long                   max_pixels,
+                                       int                    radius,
+                                       double                 eps,
+                                       const LisseProgress   *progress,
+                                       GError               **error);
 
 G_END_DECLS

@@ -101,11 +101,13 @@ lisse_effect_check_memory (const LisseEffectInfo *info, int width, int height, i
                              info->name, width, height, error);
 }
 
-LisseTensor *
-lisse_effect_run (const LisseEffectInfo *info, const LisseTensor *image,
-                  const LisseTensor *aux, const LisseParams *params,
-                  const char *choice, double scale,
-                  const LisseProgress *progress, GError **error)
+/* Both entry points: every argument checked, NaN and ±∞ replaced, then
+ * the effect run in full (@max_pixels 0) or as a draft (draft.c). */
+static LisseTensor *
+run_checked (const LisseEffectInfo *info, const LisseTensor *image,
+             const LisseTensor *aux, const LisseParams *params,
+             const char *choice, double scale, long max_pixels,
+             const LisseProgress *progress, GError **error)
 {
   if (!info)
     {
@@ -184,5 +186,27 @@ lisse_effect_run (const LisseEffectInfo *info, const LisseTensor *image,
     return NULL;
   if (aux && !(aux = lisse_finite_tensor (aux, aux->c, &aux_copy, error)))
     return NULL;
+  if (max_pixels > 0)
+    return lisse_effect_draft (info, image, aux, params, choice, scale, max_pixels,
+                               LISSE_DRAFT_RADIUS, LISSE_DRAFT_EPS, progress, error);
   return info->run (info, image, aux, params, choice, scale, progress, error);
+}
+
+LisseTensor *
+lisse_effect_run (const LisseEffectInfo *info, const LisseTensor *image,
+                  const LisseTensor *aux, const LisseParams *params,
+                  const char *choice, double scale,
+                  const LisseProgress *progress, GError **error)
+{
+  return run_checked (info, image, aux, params, choice, scale, 0, progress, error);
+}
+
+LisseTensor *
+lisse_effect_run_draft (const LisseEffectInfo *info, const LisseTensor *image,
+                        const LisseTensor *aux, const LisseParams *params,
+                        const char *choice, double scale, long max_pixels,
+                        const LisseProgress *progress, GError **error)
+{
+  return run_checked (info, image, aux, params, choice, scale, MAX (max_pixels, 0), progress,
+                      error);
 }

@@ -87,6 +87,18 @@ typedef LisseTensor *(*LisseEffectRunFunc) (const LisseEffectInfo *info,
                                             const LisseProgress   *progress,
                                             GError               **error);
 
+/* An effect's own draft (lisse_effect_run_draft()): the run's arguments and
+ * the pixel budget. */
+typedef LisseTensor *(*LisseEffectDraftFunc) (const LisseEffectInfo *info,
+                                              const LisseTensor     *image,
+                                              const LisseTensor     *aux,
+                                              const LisseParams     *params,
+                                              const char            *choice,
+                                              double                 scale,
+                                              long                   max_pixels,
+                                              const LisseProgress   *progress,
+                                              GError               **error);
+
 struct _LisseEffectInfo
 {
   const char            *name;        /* "smooth": lisse:smooth, plug-in-lisse-smooth */
@@ -101,6 +113,11 @@ struct _LisseEffectInfo
   gboolean               aux_required;  /* FALSE: aux may be NULL (e.g. content-aware
                                            falls back to automatic saliency) */
   LisseEffectRunFunc     run;
+  /* NULL: a draft runs the whole effect at reduced size (draft.c).  Else
+   * the effect's own draft, for effects whose work after the network does
+   * not survive that (thin lines, a pencil texture): they draft only their
+   * network and draw the rest at full size. */
+  LisseEffectDraftFunc   draft;
   /* Peak memory of a run, the input and result included, for the worst of
    * its choices (memory-budget.h); all zero: a cautious default. */
   LisseMemoryCost        memory;
@@ -121,6 +138,32 @@ LisseTensor *lisse_effect_run (const LisseEffectInfo *info,
                                double                 scale,
                                const LisseProgress   *progress,
                                GError               **error);
+
+/* What a preview shows while a parameter changes: a quick approximation of
+ * lisse_effect_run() with the same arguments, checks and errors.  The image
+ * (and @aux) are averaged down by the smallest integer factor f that leaves
+ * at most @max_pixels pixels (lisse_effect_draft_factor()), the effect runs
+ * there at @scale / f, and the result is brought back to full size by fast
+ * guided upsampling against @image, which restores the detail the small run
+ * kept (draft.c).  An image within @max_pixels, or @max_pixels <= 0, runs
+ * exactly as lisse_effect_run().  LISSE_DRAFT_PIXELS is the budget the
+ * previews use: chosen so that the slowest shipped effect drafts a 1 MP view
+ * within 0.3 s on two cores (tools/bench/draft-preview,
+ * docs/performance.md). */
+#define LISSE_DRAFT_PIXELS 32768
+LisseTensor *lisse_effect_run_draft (const LisseEffectInfo *info,
+                                     const LisseTensor     *image,
+                                     const LisseTensor     *aux,
+                                     const LisseParams     *params,
+                                     const char            *choice,
+                                     double                 scale,
+                                     long                   max_pixels,
+                                     const LisseProgress   *progress,
+                                     GError               **error);
+
+/* The factor f by which lisse_effect_run_draft() shrinks a @width × @height
+ * image for @max_pixels: 1 when it fits. */
+int          lisse_effect_draft_factor (int width, int height, long max_pixels);
 
 /* Whether a run on a @width × @height image of @channels channels, with a
  * mask or guide of @aux_channels (0: none), fits the memory budget

@@ -30,6 +30,7 @@
 #include "lisse-error.h"
 #include "effects-all.h"
 
+#include "ops-basic.h"
 #include "threads.h"
 
 #include <math.h>
@@ -152,18 +153,46 @@ static const LisseParamSpec pencil_params[] = {
     "(0: lines only)"), 0.0, 1.0, 1.0, FALSE },
 };
 
-static LisseTensor *
-pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
-            const LisseParams *params, const char *choice, double scale,
-            const LisseProgress *progress, GError **error)
+/* A draft's tone layer: the tone map and the texture's exponent β solved
+ * on the luma and texture shrunk f× (the conjugate gradients are most of
+ * the effect's own time), β upsampled, T = H^β on the full-size texture.
+ * β varies slowly (Lu et al.'s θ‖∇β‖²), so little is lost. */
+static gboolean
+draft_tone (float *y, float *tex, int w, int h, int f, float *tone, GError **error)
 {
-  (void) info; (void) aux;
+  g_autoptr (LisseTensor) y_view = lisse_tensor_new_view (y, 1, 1, h, w);
+  g_autoptr (LisseTensor) tex_view = lisse_tensor_new_view (tex, 1, 1, h, w);
+  g_autoptr (LisseTensor) y_small = lisse_draft_downscale (y_view, f, error);
+  g_autoptr (LisseTensor) tex_small = y_small ? lisse_draft_downscale (tex_view, f, error) : NULL;
+  if (!tex_small)
+    return FALSE;
+  const int lw = y_small->w, lh = y_small->h;
+  g_autoptr (LisseTensor) beta_small = lisse_tensor_try_new (1, 1, lh, lw, error);
+  g_autoptr (LisseTensor) j_small = beta_small ? lisse_tensor_try_new (1, 1, lh, lw, error) : NULL;
+  if (!j_small
+      || !lisse_pencil_tone_map (y_small->data, lw, lh, j_small->data, error)
+      || !lisse_pencil_tone_beta (tex_small->data, j_small->data, lw, lh, beta_small->data,
+                                  error))
+    return FALSE;
+  g_autoptr (LisseTensor) beta = lisse_resize_bilinear (beta_small, h, w, FALSE, error);
+  if (!beta)
+    return FALSE;
+  lisse_pencil_tone_apply (tex, beta->data, w, h, tone);
+  return TRUE;
+}
+
+/* The effect, its smoothing (and tone) drafted at @draft_pixels (0: in
+ * full). */
+static LisseTensor *
+pencil_render (const LisseParams *params, const char *choice, const LisseTensor *image,
+               double scale, long draft_pixels, const LisseProgress *progress, GError **error)
+{
   const double length = MAX (1.0, lisse_params_get (params, "stroke-length") * scale);
   const double k = lisse_params_get (params, "line-strength");
   const double shading = lisse_params_get (params, "shading");
-  LisseTensor *out = lisse_effect_smooth_with ("fan18-smooth", image,
-                                               lisse_params_get (params, "lambda-f"), NAN,
-                                               NULL, progress, error);
+  LisseTensor *out = lisse_effect_smooth_draft_with ("fan18-smooth", image,
+                                                     lisse_params_get (params, "lambda-f"), NAN,
+                                                     draft_pixels, progress, error);
   if (!out)
     return NULL;
   lisse_effect_clamp (out);
@@ -238,8 +267,10 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
   if (shading > 0.0)
     {
       lisse_pencil_texture (w, h, scale, votes);
-      ok = lisse_pencil_tone_map (y, w, h, resp, error)
-           && lisse_pencil_tone_render (votes, resp, w, h, tone, error);
+      const int f = lisse_effect_draft_factor (w, h, draft_pixels);
+      ok = f > 1 ? draft_tone (y, votes, w, h, f, tone, error)
+                 : lisse_pencil_tone_map (y, w, h, resp, error)
+                   && lisse_pencil_tone_render (votes, resp, w, h, tone, error);
     }
 
   const gboolean colour = g_str_equal (choice, "colour");
@@ -272,6 +303,24 @@ pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTe
   return out;
 }
 
+static LisseTensor *
+pencil_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
+            const LisseParams *params, const char *choice, double scale,
+            const LisseProgress *progress, GError **error)
+{
+  return pencil_render (params, choice, image, scale, 0, progress, error);
+}
+
+/* Strokes and the pencil texture are drawn pixel by pixel: at full size on
+ * the drafted smoothing, not shrunk with it (draft.c). */
+static LisseTensor *
+pencil_draft (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
+              const LisseParams *params, const char *choice, double scale, long max_pixels,
+              const LisseProgress *progress, GError **error)
+{
+  return pencil_render (params, choice, image, scale, max_pixels, progress, error);
+}
+
 const LisseEffectInfo lisse_effect_pencil_sketch = {
   .name = "pencil-sketch",
   .title = N_("Pencil Sketch"),
@@ -293,6 +342,7 @@ const LisseEffectInfo lisse_effect_pencil_sketch = {
   .aux_label = NULL,
   .aux_required = FALSE,
   .run = pencil_run,
+  .draft = pencil_draft,
   /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
    * quarter added): as Smooth: the network's peak is the run's. */
   .memory = { 400.0, 10.0, 3.0 },

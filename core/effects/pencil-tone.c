@@ -187,6 +187,26 @@ gboolean
 lisse_pencil_tone_render (const float *tex, const float *j, int w, int h, float *tone,
                           GError **error)
 {
+  if (!lisse_pencil_tone_beta (tex, j, w, h, tone, error))
+    return FALSE;
+  lisse_pencil_tone_apply (tex, tone, w, h, tone);
+  return TRUE;
+}
+
+void
+lisse_pencil_tone_apply (const float *tex, const float *beta, int w, int h, float *tone)
+{
+  const size_t n = (size_t) w * h;
+  const int nt = lisse_threads_get ();
+#pragma omp parallel for num_threads (nt) schedule (static)
+  for (size_t i = 0; i < n; i++)
+    tone[i] = (float) exp (beta[i] * log ((double) tex[i]));
+}
+
+gboolean
+lisse_pencil_tone_beta (const float *tex, const float *j, int w, int h, float *beta,
+                        GError **error)
+{
   /* Float vectors with double sums: the system is well conditioned (θ·8
    * against (ln H)² ≥ 0.0009), and seven floats a pixel keep a large image
    * affordable inside GIMP's process. */
@@ -244,10 +264,7 @@ lisse_pencil_tone_render (const float *tex, const float *j, int w, int h, float 
         p[i] = (float) (m[i] * r[i] + beta * p[i]);
     }
 
-#pragma omp parallel for num_threads (nt) schedule (static)
-  for (size_t i = 0; i < n; i++)
-    tone[i] = (float) exp (x[i] * log ((double) tex[i]));
-
+  memcpy (beta, x, n * sizeof (float));
   g_free (d); g_free (b); g_free (m); g_free (x); g_free (r); g_free (p); g_free (q);
   return TRUE;
 }

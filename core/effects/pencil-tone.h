@@ -45,4 +45,12 @@ void lisse_pencil_texture (int w, int h, double scale, float *tex);
 gboolean lisse_pencil_tone_render (const float *tex, const float *j, int w, int h,
                                    float *tone, GError **error);
 
+/* Its two halves: the exponent β (w×h into @beta), and T = H^β (@tone may
+ * be @beta).  A draft solves for β at a reduced size and applies it,
+ * upsampled, to the full-size texture (pencil-sketch.c). */
+gboolean lisse_pencil_tone_beta  (const float *tex, const float *j, int w, int h,
+                                  float *beta, GError **error);
+void     lisse_pencil_tone_apply (const float *tex, const float *beta, int w, int h,
+                                  float *tone);
+
 G_END_DECLS

@@ -122,6 +122,23 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
   return out;
 }
 
+/* The classical filters cost about three times CSGIS-Net per pixel at a
+ * draft's size (RTV's solves converge slower on the shrunk image): half
+ * the budget keeps their drafts of a 1 MP view near 0.1 s, as the
+ * network's (tools/bench/draft-preview, docs/performance.md). */
+static LisseTensor *
+texture_draft (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
+               const LisseParams *params, const char *choice, double scale, long max_pixels,
+               const LisseProgress *progress, GError **error)
+{
+  long budget = max_pixels;
+  if (!g_str_equal (choice, "csgis")
+      && lisse_effect_draft_factor (image->w, image->h, max_pixels) > 1)   /* else exact */
+    budget = MAX (1, max_pixels / 2);
+  return lisse_effect_draft_whole (info, image, aux, params, choice, scale, budget,
+                                   LISSE_DRAFT_RADIUS, LISSE_DRAFT_EPS, progress, error);
+}
+
 const LisseEffectInfo lisse_effect_remove_texture = {
   .name = "remove-texture",
   .title = N_("Remove Texture"),
@@ -147,6 +164,7 @@ const LisseEffectInfo lisse_effect_remove_texture = {
   .aux_label = NULL,
   .aux_required = FALSE,
   .run = texture_run,
+  .draft = texture_draft,
   /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
    * quarter added): RTV's 41 + 2 per channel planes; CSGIS-Net's 214 MiB for one tile crop and
    * 2.7 per channel. */

@@ -29,7 +29,10 @@
  * Zoomed-out rendering (GEGL level n > 0, GIMP's canvas below 100 %) runs
  * the effect on that level's 1/2^n-size buffer with scale = 1/2^n, never on
  * the full-size image: the effect scales its spatial parameters itself
- * (effect.h), so the preview looks like the full result.
+ * (effect.h), so the preview looks like the full result.  The "draft"
+ * property, which the plug-in sets while a slider moves, runs
+ * lisse_effect_run_draft() instead: a reduced-resolution run brought back
+ * to full size by guided upsampling (core/effects/draft.c).
  *
  * A GEGL process function has no way to hand a GError to GIMP, so when an
  * effect fails (a model that is not installed, out of memory) or a required
@@ -83,8 +86,10 @@ typedef struct
 
 static EffectOpData effect_ops[MAX_EFFECT_OPS];
 
-/* Property ids: the parameters are 1..n_params, then the choice. */
+/* Property ids: the parameters are 1..n_params, then the choice, then
+ * "draft". */
 #define PROP_CHOICE(info) ((guint) (info)->n_params + 1)
+#define PROP_DRAFT(info) ((guint) (info)->n_params + 2)
 
 /* The class and instance structs are shared by both parents: only the
  * member of the union that matches the registered parent is ever used,
@@ -107,8 +112,9 @@ typedef struct
     GeglOperationFilter   filter;
     GeglOperationComposer composer;
   } parent_instance;
-  double values[LISSE_MAX_PARAMS];   /* by parameter index */
-  int    choice;                     /* index into info->choice.values */
+  double   values[LISSE_MAX_PARAMS];   /* by parameter index */
+  int      choice;                     /* index into info->choice.values */
+  gboolean draft;                      /* lisse_effect_run_draft() instead */
 } LisseEffectOp;
 
 #define LISSE_EFFECT_OP_GET_CLASS(obj) ((LisseEffectOpClass *) G_OBJECT_GET_CLASS (obj))
@@ -135,6 +141,8 @@ effect_op_set_property (GObject *object, guint prop_id, const GValue *value, GPa
     self->values[prop_id - 1] = lisse_op_value_get_number (value);
   else if (prop_id == PROP_CHOICE (info) && info->choice.name)
     self->choice = g_value_get_enum (value);
+  else if (prop_id == PROP_DRAFT (info))
+    self->draft = g_value_get_boolean (value);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -148,6 +156,8 @@ effect_op_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
     lisse_op_value_set_number (value, self->values[prop_id - 1]);
   else if (prop_id == PROP_CHOICE (info) && info->choice.name)
     g_value_set_enum (value, self->choice);
+  else if (prop_id == PROP_DRAFT (info))
+    g_value_set_boolean (value, self->draft);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -251,13 +261,16 @@ run_effect (GeglOperation *operation, float *pixels, int nc, const GeglRectangle
   /* The level's buffer is already 1/2^level of the full size. */
   const double scale = ldexp (1.0, -level);
 
-  g_debug ("%s: level %d, %dx%d pixels, %d channels, scale %g", data->op_name, level,
-           rect->width, rect->height, nc, scale);
+  g_debug ("%s: level %d, %dx%d pixels, %d channels, scale %g%s", data->op_name, level,
+           rect->width, rect->height, nc, scale, self->draft ? ", draft" : "");
   LisseOpProgress state = { operation, _(info->title), 0.0 };
   LisseProgress progress = { lisse_op_progress, &state, 0.0, 1.0 };
   gegl_operation_progress (operation, 0.0, (gchar *) state.message);
-  g_autoptr (LisseTensor) result = lisse_effect_run (info, image, aux_tensor, &params, choice,
-                                                     scale, &progress, error);
+  g_autoptr (LisseTensor) result
+    = self->draft ? lisse_effect_run_draft (info, image, aux_tensor, &params, choice, scale,
+                                            LISSE_DRAFT_PIXELS, &progress, error)
+                  : lisse_effect_run (info, image, aux_tensor, &params, choice, scale,
+                                      &progress, error);
   gegl_operation_progress (operation, 1.0, (gchar *) state.message);
   if (!result)
     return FALSE;
@@ -363,6 +376,15 @@ effect_op_class_init (gpointer g_class, gpointer class_data)
                               G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS
                               | GEGL_PARAM_PAD_INPUT));
     }
+  /* Not an effect parameter: how the plug-in's on-canvas preview keeps up
+   * with a slider (plugin/preview.c).  Never set by Script-Fu or saved. */
+  g_object_class_install_property (
+    object_class, PROP_DRAFT (info),
+    g_param_spec_boolean ("draft", _("Draft"),
+                          _("Render a quick reduced-resolution draft, for previews while a "
+                            "parameter changes"),
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
 
   /* The "aux" pad is the composer's own.  Re-declaring it to label GIMP's
    * picker "Mask" or "Guide" would also make it an ordinary property, which

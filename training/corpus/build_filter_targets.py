@@ -53,6 +53,14 @@ EVAL_LAMBDAS = {"wls": (0.2, 0.45, 1.0, 2.24, 5.0),
 BATCH = REPO / "build" / "tools" / "eval" / "classic-batch"
 
 
+
+def read_json(path: Path) -> dict:
+    """A JSON file's object, or {} when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
 def log(msg):
     print(f"filter-targets: {msg}", flush=True)
 
@@ -110,8 +118,14 @@ def build(a):
     log(f"{len(entries)} targets, {len(jobs)} to make")
     # The index first: it is a function of the seed and the crops, and a
     # trainer can start on the targets made so far (it skips missing files).
+    # Filters not made in this run keep their entries (one filter at a time
+    # must not drop the others').
     out.mkdir(parents=True, exist_ok=True)
-    (out / "index.json").write_text(json.dumps({"format": FORMAT, "targets": entries}, indent=0))
+    old = read_json(out / "index.json")
+    kept = [e for e in old.get("targets", []) if e["filter"] not in filters] \
+        if old.get("format") == FORMAT else []
+    (out / "index.json").write_text(json.dumps({"format": FORMAT, "targets": kept + entries},
+                                               indent=0))
     if a.index_only:
         return 0
     t0 = time.time()
@@ -139,13 +153,19 @@ def build(a):
         writer.join()
         if failed:
             raise CorpusError(f"{failed} targets failed")
+    prev = read_json(out / "manifest.json")
+    prev = prev if prev.get("format") == FORMAT and prev.get("settings", {}).get("seed") == a.seed \
+        and prev.get("settings", {}).get("per_crop") == a.per_crop else {}
+    kept_filters = [f for f in prev.get("settings", {}).get("filters", []) if f not in filters]
+    all_filters = kept_filters + list(filters)
     manifest = {"format": FORMAT, "generator": "training/corpus/build_filter_targets.py",
                 "crop_index_sha256": sha256_file(idx_path), "git_commit": git_commit(),
-                "settings": {"seed": a.seed, "per_crop": a.per_crop, "filters": filters,
-                             "ranges": {f: RANGES[f] for f in filters},
-                             "eval_lambdas": {f: EVAL_LAMBDAS[f] for f in filters}},
-                "counts": {f: {s: sum(e["filter"] == f and e["split"] == s for e in entries)
-                               for s in ("train", "val")} for f in filters}}
+                "settings": {"seed": a.seed, "per_crop": a.per_crop, "filters": all_filters,
+                             "ranges": {f: RANGES[f] for f in all_filters},
+                             "eval_lambdas": {f: EVAL_LAMBDAS[f] for f in all_filters}},
+                "counts": {**{f: prev["counts"][f] for f in kept_filters},
+                           **{f: {s: sum(e["filter"] == f and e["split"] == s for e in entries)
+                                  for s in ("train", "val")} for f in filters}}}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     log(f"done: {manifest['counts']} ({time.time() - t0:.0f} s)")
     return 0
