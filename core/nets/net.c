@@ -262,7 +262,7 @@ lisse_net_tile_size (const LisseNet *net, int tile_size, int width, int height)
   if (net->receptive_radius == LISSE_NET_GLOBAL)
     return 0;
   if (tile_size <= 0)
-    tile_size = LISSE_NET_DEFAULT_TILE;
+    tile_size = net->info->default_tile > 0 ? net->info->default_tile : LISSE_NET_DEFAULT_TILE;
   if (tile_size >= width && tile_size >= height)
     return 0;
   return tile_size;

@@ -104,6 +104,10 @@ struct _LisseNetInfo
                                              LISSE_NET_RADIUS_FROM_MODEL */
   int                   multiple;         /* tile alignment (2^k for k stride-2
                                              stages), ≥ 1 */
+  /* Core tile edge for automatic tiling; 0: LISSE_NET_DEFAULT_TILE.  A
+   * narrow network with a wide halo (fang19: 16 channels, 181 pixels)
+   * takes larger tiles, or recomputes its halo more than its tiles. */
+  int                   default_tile;
   LisseNetLoadFunc      load;
   LisseNetFreeFunc      free;
   LisseNetForwardFunc   forward;
@@ -161,7 +165,8 @@ LisseTensor *lisse_net_forward     (const LisseNet      *net,
                                     GError             **error);
 
 /* The core tile size a run will use for a @width × @height image when asked
- * for @tile_size: ≤ 0 (automatic) gives LISSE_NET_DEFAULT_TILE for local
+ * for @tile_size: ≤ 0 (automatic) gives the architecture's default_tile
+ * (else LISSE_NET_DEFAULT_TILE) for local
  * networks; global networks always give 0 (whole image), whatever was
  * asked.  A tile size at least as large as the image also gives 0. */
 int       lisse_net_tile_size      (const LisseNet *net, int tile_size,

@@ -33,6 +33,7 @@
  * pixel in another position of its tile: tiled and whole results agree to
  * float rounding, not bit for bit. */
 #include "ops-conv.h"
+#include "simd-clones.h"
 #include "tensor.h"
 #include "threads.h"
 #include "lisse-error.h"
@@ -158,23 +159,9 @@ typedef struct
     y3 = m1 - m2 + 8.f * m3 - 8.f * m4 + m5;            \
   } while (0)
 
-/* The builds here target plain x86-64; the transforms, which run over whole
- * vectors of tiles, get AVX2 and AVX-512 versions chosen at run time (not
- * under AddressSanitizer, whose run-time set-up and ifunc resolvers do not
- * mix). */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WINO_NO_CLONES 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define WINO_NO_CLONES 1
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(WINO_NO_CLONES)
-#define WINO_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define WINO_CLONES
-#endif
+/* The transforms, which run over whole vectors of tiles, get AVX2 and
+ * AVX-512 versions chosen at run time (simd-clones.h). */
+#define WINO_CLONES SIMD_CLONES
 
 /* Where each tile of a chunk reads and writes, computed once per chunk and
  * used for every channel: in[k·lanes + t] is the offset in a channel plane

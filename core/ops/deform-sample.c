@@ -7,6 +7,7 @@
  * weights, with any per-point factor (the average's weight, DCNv2's mask)
  * already multiplied in — and then sweep the channels with those taps. */
 #include "ops-conv.h"
+#include "simd-clones.h"
 #include "tensor.h"
 #include "threads.h"
 #include "lisse-error.h"
@@ -183,6 +184,143 @@ check_affinity (const char *op, const LisseTensor *x, const LisseTensor *feat, f
   return TRUE;
 }
 
+/* One job of the affinity average: pixels x0 … x0 + nx − 1 of row y of
+ * image ni, in structure-of-arrays form so that each step is a loop over
+ * the segment's pixels, which the compiler turns into vector code (AVX-512
+ * or AVX2 gathers in the clones): tap positions in double (a float
+ * position near column 4000 would be off by 2.4e-4 of a pixel), then per
+ * kernel point the feature distances, the softmax over the points, and
+ * the weighted colour sums.  Every pixel's sums run in the same order as
+ * in the reference, so the two agree to float rounding. */
+typedef struct
+{
+  int   *idx;   /* [k][4][DWA_SEGMENT] corner indices (0 outside) */
+  float *wt;    /* [k][4][DWA_SEGMENT] bilinear weights (0 outside) */
+  float *wk;    /* [k][DWA_SEGMENT] distance, then the softmax weight */
+  float *acc;   /* [DWA_SEGMENT] scratch */
+  float *den;   /* [DWA_SEGMENT] */
+} AffinityScratch;
+
+#define AFF_AT(a, kk, corner, t) ((a)[((size_t) (kk) * 4 + (corner)) * DWA_SEGMENT + (t)])
+
+SIMD_CLONES static void
+affinity_segment (const LisseTensor *x, const LisseTensor *feat, const LisseTensor *offsets,
+                  int ni, int y, int x0, int nx, int kh, int kw, int dil_h, int dil_w,
+                  float eps, LisseTensor *out, const AffinityScratch *s)
+{
+  const int h = x->h, w = x->w, k = kh * kw;
+  const int pad_h = dil_h * (kh - 1) / 2, pad_w = dil_w * (kw - 1) / 2;
+  const size_t plane = lisse_tensor_plane (x), row = (size_t) y * w + x0;
+  float *restrict acc = s->acc, *restrict den = s->den;
+
+  for (int kk = 0; kk < k; kk++)
+    {
+      const int i = kk / kw, j = kk % kw;
+      const float *restrict dy = lisse_tensor_channel (offsets, ni, 2 * kk) + row;
+      const float *restrict dx = lisse_tensor_channel (offsets, ni, 2 * kk + 1) + row;
+      int *restrict i0 = &AFF_AT (s->idx, kk, 0, 0), *restrict i1 = &AFF_AT (s->idx, kk, 1, 0);
+      int *restrict i2 = &AFF_AT (s->idx, kk, 2, 0), *restrict i3 = &AFF_AT (s->idx, kk, 3, 0);
+      float *restrict w0 = &AFF_AT (s->wt, kk, 0, 0), *restrict w1 = &AFF_AT (s->wt, kk, 1, 0);
+      float *restrict w2 = &AFF_AT (s->wt, kk, 2, 0), *restrict w3 = &AFF_AT (s->wt, kk, 3, 0);
+      const double by = (double) y + i * dil_h - pad_h;
+      const double bx = (double) x0 + j * dil_w - pad_w;
+      for (int t = 0; t < nx; t++)
+        {
+          /* make_tap() without branches: NaN and far positions fail the
+           * range test and get weight 0 at index 0. */
+          const double py = by + dy[t], px = bx + t + dx[t];
+          const int inside = py > -1.0 && py < h && px > -1.0 && px < w;
+          const double fy = floor (inside ? py : 0.0), fx = floor (inside ? px : 0.0);
+          const double ly = (inside ? py : 0.0) - fy, lx = (inside ? px : 0.0) - fx;
+          const int yy = (int) fy, xx = (int) fx;
+          const int ok_y0 = inside && yy >= 0, ok_y1 = inside && yy + 1 < h;
+          const int ok_x0 = xx >= 0, ok_x1 = xx + 1 < w;
+          i0[t] = ok_y0 && ok_x0 ? yy * w + xx : 0;
+          i1[t] = ok_y0 && ok_x1 ? yy * w + xx + 1 : 0;
+          i2[t] = ok_y1 && ok_x0 ? (yy + 1) * w + xx : 0;
+          i3[t] = ok_y1 && ok_x1 ? (yy + 1) * w + xx + 1 : 0;
+          w0[t] = ok_y0 && ok_x0 ? (float) ((1 - ly) * (1 - lx)) : 0.f;
+          w1[t] = ok_y0 && ok_x1 ? (float) ((1 - ly) * lx) : 0.f;
+          w2[t] = ok_y1 && ok_x0 ? (float) (ly * (1 - lx)) : 0.f;
+          w3[t] = ok_y1 && ok_x1 ? (float) (ly * lx) : 0.f;
+        }
+
+      /* −‖F(p) − F(sample)‖², summed over the feature channels in order. */
+      float *restrict d = s->wk + (size_t) kk * DWA_SEGMENT;
+      for (int t = 0; t < nx; t++)
+        d[t] = 0.f;
+      for (int f = 0; f < feat->c; f++)
+        {
+          const float *restrict fp = lisse_tensor_channel (feat, ni, f);
+          for (int t = 0; t < nx; t++)
+            {
+              const float sample = w0[t] * fp[i0[t]] + w1[t] * fp[i1[t]] + w2[t] * fp[i2[t]]
+                                   + w3[t] * fp[i3[t]];
+              const float diff = fp[row + t] - sample;
+              d[t] += diff * diff;
+            }
+        }
+      for (int t = 0; t < nx; t++)
+        d[t] = -d[t];
+    }
+
+  /* Softmax over the kernel points, and the normaliser eps + Σ w·(corner
+   * weights). */
+  for (int t = 0; t < nx; t++)
+    acc[t] = -INFINITY;
+  for (int kk = 0; kk < k; kk++)
+    {
+      const float *restrict d = s->wk + (size_t) kk * DWA_SEGMENT;
+      for (int t = 0; t < nx; t++)
+        acc[t] = MAX (acc[t], d[t]);
+    }
+  for (int t = 0; t < nx; t++)
+    den[t] = 0.f;
+  for (int kk = 0; kk < k; kk++)
+    {
+      float *restrict d = s->wk + (size_t) kk * DWA_SEGMENT;
+      for (int t = 0; t < nx; t++)
+        den[t] += d[t] = expf (d[t] - acc[t]);
+    }
+  for (int t = 0; t < nx; t++)
+    acc[t] = den[t];   /* the softmax's sum */
+  for (int t = 0; t < nx; t++)
+    den[t] = eps;
+  for (int kk = 0; kk < k; kk++)
+    {
+      float *restrict d = s->wk + (size_t) kk * DWA_SEGMENT;
+      const float *restrict w0 = &AFF_AT (s->wt, kk, 0, 0), *restrict w1 = &AFF_AT (s->wt, kk, 1, 0);
+      const float *restrict w2 = &AFF_AT (s->wt, kk, 2, 0), *restrict w3 = &AFF_AT (s->wt, kk, 3, 0);
+      for (int t = 0; t < nx; t++)
+        {
+          d[t] /= acc[t];
+          den[t] += d[t] * (w0[t] + w1[t] + w2[t] + w3[t]);
+        }
+    }
+
+  for (int c = 0; c < x->c; c++)
+    {
+      const float *restrict src = lisse_tensor_channel (x, ni, c);
+      float *restrict dst = lisse_tensor_channel (out, ni, c) + row;
+      for (int t = 0; t < nx; t++)
+        acc[t] = eps * src[row + t];
+      for (int kk = 0; kk < k; kk++)
+        {
+          const float *restrict d = s->wk + (size_t) kk * DWA_SEGMENT;
+          const int *restrict i0 = &AFF_AT (s->idx, kk, 0, 0), *restrict i1 = &AFF_AT (s->idx, kk, 1, 0);
+          const int *restrict i2 = &AFF_AT (s->idx, kk, 2, 0), *restrict i3 = &AFF_AT (s->idx, kk, 3, 0);
+          const float *restrict w0 = &AFF_AT (s->wt, kk, 0, 0), *restrict w1 = &AFF_AT (s->wt, kk, 1, 0);
+          const float *restrict w2 = &AFF_AT (s->wt, kk, 2, 0), *restrict w3 = &AFF_AT (s->wt, kk, 3, 0);
+          for (int t = 0; t < nx; t++)
+            acc[t] += d[t] * (w0[t] * src[i0[t]] + w1[t] * src[i1[t]] + w2[t] * src[i2[t]]
+                              + w3[t] * src[i3[t]]);
+        }
+      for (int t = 0; t < nx; t++)
+        dst[t] = acc[t] / den[t];
+    }
+  (void) plane;
+}
+
 LisseTensor *
 lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
                                const LisseTensor *offsets, int kh, int kw, int dil_h,
@@ -197,70 +335,31 @@ lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
     return NULL;
 
   const int h = x->h, w = x->w, k = kh * kw;
-  const int pad_h = dil_h * (kh - 1) / 2, pad_w = dil_w * (kw - 1) / 2;
-  const size_t plane = lisse_tensor_plane (x);
   const int segs = (w + DWA_SEGMENT - 1) / DWA_SEGMENT;
   const gint64 jobs = (gint64) x->n * h * segs;
 
 #pragma omp parallel num_threads (lisse_threads_get ())
   {
-    Tap *taps = g_new (Tap, (size_t) k);
-    float *wk = g_new (float, (size_t) k);
+    AffinityScratch s;
+    s.idx = g_new (int, (size_t) k * 4 * DWA_SEGMENT);
+    s.wt = g_new (float, (size_t) k * 4 * DWA_SEGMENT);
+    s.wk = g_new (float, (size_t) k * DWA_SEGMENT);
+    s.acc = g_new (float, DWA_SEGMENT);
+    s.den = g_new (float, DWA_SEGMENT);
 
 #pragma omp for schedule (static)
     for (gint64 job = 0; job < jobs; job++)
       {
         const int x0 = (int) (job % segs) * DWA_SEGMENT;
         const int y = (int) ((job / segs) % h), ni = (int) (job / segs / h);
-        const int nx = MIN (DWA_SEGMENT, w - x0);
-        const size_t row = (size_t) y * w + x0;
-        const float *f0 = feat->data + (size_t) ni * feat->c * plane;
-        const float *x0p = x->data + (size_t) ni * x->c * plane;
-        float *o0 = out->data + (size_t) ni * x->c * plane;
-
-        for (int t = 0; t < nx; t++)
-          {
-            const size_t p = row + t;
-            float top = -INFINITY;
-            for (int kk = 0; kk < k; kk++)
-              {
-                const int i = kk / kw, j = kk % kw;
-                const float dy = lisse_tensor_channel (offsets, ni, 2 * kk)[p];
-                const float dx = lisse_tensor_channel (offsets, ni, 2 * kk + 1)[p];
-                make_tap ((double) y + i * dil_h - pad_h + dy,
-                          (double) (x0 + t) + j * dil_w - pad_w + dx, h, w, 1.0, &taps[kk]);
-                float d = 0.f;
-                for (int f = 0; f < feat->c; f++)
-                  {
-                    const float *fp = f0 + (size_t) f * plane;
-                    const float diff = fp[p] - apply_tap (&taps[kk], fp);
-                    d += diff * diff;
-                  }
-                wk[kk] = -d;
-                top = MAX (top, wk[kk]);
-              }
-            float sum = 0.f;
-            for (int kk = 0; kk < k; kk++)
-              sum += wk[kk] = expf (wk[kk] - top);
-            float den = eps;
-            for (int kk = 0; kk < k; kk++)
-              {
-                wk[kk] /= sum;
-                const Tap *tp = &taps[kk];
-                den += wk[kk] * (tp->wt[0] + tp->wt[1] + tp->wt[2] + tp->wt[3]);
-              }
-            for (int c = 0; c < x->c; c++)
-              {
-                const float *src = x0p + (size_t) c * plane;
-                float num = eps * src[p];
-                for (int kk = 0; kk < k; kk++)
-                  num += wk[kk] * apply_tap (&taps[kk], src);
-                o0[(size_t) c * plane + p] = num / den;
-              }
-          }
+        affinity_segment (x, feat, offsets, ni, y, x0, MIN (DWA_SEGMENT, w - x0), kh, kw,
+                          dil_h, dil_w, eps, out, &s);
       }
-    g_free (wk);
-    g_free (taps);
+    g_free (s.idx);
+    g_free (s.wt);
+    g_free (s.wk);
+    g_free (s.acc);
+    g_free (s.den);
   }
   return out;
 }
