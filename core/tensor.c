@@ -1,6 +1,7 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "tensor.h"
+#include "buffer-pool.h"
 #include "lisse-error.h"
 
 #include <math.h>
@@ -39,7 +40,7 @@ lisse_tensor_try_new (int n, int c, int h, int w, GError **error)
     }
   size_t bytes = numel * sizeof (float);
   bytes = (bytes + LISSE_TENSOR_ALIGN - 1) / LISSE_TENSOR_ALIGN * LISSE_TENSOR_ALIGN;
-  float *data = aligned_alloc (LISSE_TENSOR_ALIGN, bytes);
+  float *data = lisse_buffer_alloc (bytes);
   if (!data)
     {
       g_set_error (error, LISSE_ERROR, LISSE_ERROR_OUT_OF_MEMORY,
@@ -85,7 +86,7 @@ lisse_tensor_free (LisseTensor *t)
   if (!t)
     return;
   if (t->owns_data)
-    free (t->data);
+    lisse_buffer_free (t->data, lisse_tensor_numel (t) * sizeof (float));
   g_free (t);
 }
 

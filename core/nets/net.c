@@ -1,6 +1,7 @@
 /* Lisse — learned edge-preserving smoothing.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "net.h"
+#include "buffer-pool.h"
 #include "nets-all.h"
 #include "finite.h"
 #include "lisse-error.h"
@@ -424,8 +425,10 @@ lisse_net_run_stream (const LisseNet *net, int width, int height, int channels,
     }
   StreamContext sc = { { net, params, channels, map_channels }, read, write, user_data };
   LisseTileSpec spec = tile_spec (net, tile_size, width, height, channels, progress);
-  return lisse_tiled_run_stream (width, height, channels + map_channels, &spec,
-                                 stream_read, stream_tile, stream_write, &sc, error);
+  gboolean ok = lisse_tiled_run_stream (width, height, channels + map_channels, &spec,
+                                        stream_read, stream_tile, stream_write, &sc, error);
+  lisse_buffer_pool_trim ();   /* nothing held between runs (buffer-pool.h) */
+  return ok;
 }
 
 /* Stream callbacks over whole tensors, for lisse_net_run_map(): they put the
@@ -489,7 +492,9 @@ lisse_net_run_map (const LisseNet *net, const LisseTensor *image,
        * tile the caller's tensors without copying them. */
       RunContext ctx = { net, params, image->c, 0 };
       LisseTileSpec spec = tile_spec (net, tile_size, image->w, image->h, image->c, progress);
-      return lisse_tiled_run (image, &spec, net_tile, &ctx, error);
+      LisseTensor *out = lisse_tiled_run (image, &spec, net_tile, &ctx, error);
+      lisse_buffer_pool_trim ();   /* nothing held between runs (buffer-pool.h) */
+      return out;
     }
 
   LisseTensor *out = lisse_tensor_try_new (1, image->c, image->h, image->w, error);

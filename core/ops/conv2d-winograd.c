@@ -32,6 +32,7 @@
  * each (sub-)image's top-left corner, so a crop of the image puts the same
  * pixel in another position of its tile: tiled and whole results agree to
  * float rounding, not bit for bit. */
+#include "buffer-pool.h"
 #include "ops-conv.h"
 #include "simd-clones.h"
 #include "tensor.h"
@@ -431,12 +432,12 @@ lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const Li
   if (dh > 1 || dw > 1)
     {
       const size_t plane = lisse_tensor_plane (x);
-      split = g_try_malloc (lisse_tensor_numel (x) * sizeof (float));
-      split_out = g_try_malloc (lisse_tensor_numel (out) * sizeof (float));
+      split = lisse_buffer_alloc (lisse_tensor_numel (x) * sizeof (float));
+      split_out = lisse_buffer_alloc (lisse_tensor_numel (out) * sizeof (float));
       if (!split || !split_out)
         {
-          g_free (split);
-          g_free (split_out);
+          lisse_buffer_free (split, lisse_tensor_numel (x) * sizeof (float));
+          lisse_buffer_free (split_out, lisse_tensor_numel (out) * sizeof (float));
           goto oom;
         }
       const int planes = x->n * cin;
@@ -510,8 +511,8 @@ lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const Li
             }
         }
     }
-  g_free (split);
-  g_free (split_out);
+  lisse_buffer_free (split, lisse_tensor_numel (x) * sizeof (float));
+  lisse_buffer_free (split_out, lisse_tensor_numel (out) * sizeof (float));
   if (failed)
     goto oom;
   g_free (phases);
