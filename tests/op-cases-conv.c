@@ -44,6 +44,7 @@
  * the chunked im2col / col2im paths run with many chunks, including chunks
  * of a single pixel and chunks that split output rows. */
 #include "op-harness.h"
+#include "ops-basic.h"
 #include "ops-conv.h"
 #include "tensor.h"
 #include "threads.h"
@@ -350,6 +351,44 @@ case_conv2d_winograd (OpCheck *check)
   compare_and_free (check, what, fast, ref, fe, re, TOL_WINO_ABS, TOL_WINO_REL);
 
   restore_scratch (old, note);
+  g_free (base);
+  g_free (what);
+  lisse_tensor_free (x);
+  lisse_tensor_free (w);
+  lisse_tensor_free (b);
+}
+
+/* conv2d + ReLU (the networks' layers): fused into the Winograd output on
+ * the shapes that path takes, conv then ReLU elsewhere; against the
+ * reference convolution followed by the reference ReLU.  Half the trials
+ * take Winograd's shapes, half any convolution's. */
+static void
+case_conv2d_relu (OpCheck *check)
+{
+  ConvCfg cfg;
+  if (op_check_trial (check) % 2)
+    rand_winograd_cfg (check, &cfg);
+  else
+    rand_conv_cfg (check, &cfg);
+  int cin_g = cfg.cin / cfg.g.groups;
+  int kh = op_check_trial (check) % 2 ? 3 : cfg.kh, kw = op_check_trial (check) % 2 ? 3 : cfg.kw;
+  LisseTensor *x = op_rand_tensor (check, cfg.n, cfg.cin, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *w = rand_weight (check, cfg.cout, cin_g, kh, kw, cin_g * kh * kw);
+  LisseTensor *b = maybe_bias (check, cfg.cout);
+  char *base = conv_what ("conv2d + ReLU", &cfg);
+  char *what = g_strconcat (base, b ? ", bias" : "", NULL);
+
+  GError *fe = NULL, *re = NULL;
+  LisseTensor *fast = lisse_conv2d_relu (x, w, b, &cfg.g, &fe);
+  LisseTensor *ref = lisse_conv2d_ref (x, w, b, &cfg.g, &re);
+  if (ref)
+    lisse_relu_inplace_ref (ref);
+  gboolean wino = lisse_conv2d_winograd_supported (x, w, &cfg.g)
+                  && cfg.cin >= LISSE_CONV_WINOGRAD_MIN_CHANNELS
+                  && cfg.cout >= LISSE_CONV_WINOGRAD_MIN_CHANNELS;
+  compare_and_free (check, what, fast, ref, fe, re, wino ? TOL_WINO_ABS : TOL_CONV_ABS,
+                    wino ? TOL_WINO_REL : TOL_CONV_REL);
+
   g_free (base);
   g_free (what);
   lisse_tensor_free (x);
@@ -1248,6 +1287,7 @@ case_invalid_arguments (OpCheck *check)
 const OpCase op_cases_conv[] = {
   { "conv2d", case_conv2d },
   { "conv2d_winograd", case_conv2d_winograd },
+  { "conv2d_relu", case_conv2d_relu },
   { "conv_transpose2d", case_conv_transpose2d },
   { "deform_weighted_average", case_deform_weighted_average },
   { "deform_affinity_average", case_deform_affinity_average },

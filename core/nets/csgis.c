@@ -253,13 +253,12 @@ run_layer (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu, GE
 {
   const LayerSpec *l = &r->p->layers[k];
   LisseConv2dGeom geom = lisse_conv2d_geom (1, l->k == 1 ? 0 : l->dil, l->dil, 1);
-  LisseTensor *y = lisse_conv2d (x, r->p->weights[k], r->p->biases[k], &geom, error);
+  LisseTensor *y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, r->p->weights[k],
+                                                               r->p->biases[k], &geom, error);
   if (consume)
     lisse_tensor_free (x);
   if (!y)
     return NULL;
-  if (relu)
-    lisse_relu_inplace (y);
   r->done += (double) l->k * l->k * l->cin * l->cout;
   if (!lisse_progress_report (r->progress, r->done / r->total, error))
     {

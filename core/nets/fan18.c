@@ -301,7 +301,9 @@ run_layer (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu,
   if (l->kind == LAYER_CONV)
     {
       LisseConv2dGeom geom = lisse_conv2d_geom (l->stride, l->pad, l->dil, 1);
-      y = lisse_conv2d (x, p->weights[k], p->biases[k], &geom, error);
+      y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, p->weights[k], p->biases[k], &geom,
+                                                     error);
+      relu = FALSE;   /* done */
     }
   else
     {

@@ -313,12 +313,10 @@ run_conv_part (Runner *r, int k, const LisseTensor *x, int co0, int nco, gboolea
       for (int o = 0; o < nco; o++)
         b->data[o] = (r->t * ab[o] + r->inv_t * ab[l->cout + o]) + b0[o];
       LisseConv2dGeom geom = lisse_conv2d_geom (l->stride, l->dil, l->dil, 1);
-      y = lisse_conv2d (x, w, b, &geom, error);
+      y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, w, b, &geom, error);
     }
   if (!y)
     return NULL;
-  if (relu)
-    lisse_relu_inplace (y);
   r->done += (double) nw_part * y->h * y->w;
   if (!lisse_progress_report (r->progress, r->done / r->total, error))
     g_clear_pointer (&y, lisse_tensor_free);

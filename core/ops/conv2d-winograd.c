@@ -138,6 +138,7 @@ typedef struct
   const float *u, *bias;
   const Phase *phases;
   int n_phases, dh, dw, ni;
+  gboolean relu;       /* ReLU applied as the blocks are written */
 } WinoJob;
 
 /* Bᵀ applied to six values. */
@@ -310,14 +311,23 @@ transform_output (const float *restrict m, size_t stride, int lanes, float *rest
     }
 }
 
-/* A chunk's output blocks in one channel, bias added, into its plane. */
+/* A chunk's output blocks in one channel, bias added (and ReLU, as
+ * relu_array: v > 0 ? v : 0), into its plane. */
 static void
 scatter_blocks (const float *restrict y, const int *restrict out, int lanes, float bias,
-                float *restrict plane)
+                gboolean relu, float *restrict plane)
 {
-  for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
-    if (out[i] >= 0)
-      plane[out[i]] = y[i] + bias;
+  if (relu)
+    for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
+      {
+        const float v = y[i] + bias;
+        if (out[i] >= 0)
+          plane[out[i]] = v > 0.0f ? v : 0.0f;
+      }
+  else
+    for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
+      if (out[i] >= 0)
+        plane[out[i]] = y[i] + bias;
 }
 
 /* Bytes of per-thread scratch for chunks of @lanes tiles. */
@@ -367,13 +377,31 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
       float *plane = job->split_out
                      ? job->split_out + ((size_t) job->ni * cout + co) * lisse_tensor_plane (job->out)
                      : lisse_tensor_channel (job->out, job->ni, co);
-      scatter_blocks (d, out_off, lanes, job->bias ? job->bias[co] : 0.f, plane);
+      scatter_blocks (d, out_off, lanes, job->bias ? job->bias[co] : 0.f, job->relu, plane);
     }
 }
+
+static LisseTensor *conv2d_winograd (const LisseTensor *x, const LisseTensor *weight,
+                                     const LisseTensor *bias, const LisseConv2dGeom *g,
+                                     gboolean relu, GError **error);
 
 LisseTensor *
 lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
                        const LisseConv2dGeom *g, GError **error)
+{
+  return conv2d_winograd (x, weight, bias, g, FALSE, error);
+}
+
+LisseTensor *
+lisse_conv2d_winograd_relu (const LisseTensor *x, const LisseTensor *weight,
+                            const LisseTensor *bias, const LisseConv2dGeom *g, GError **error)
+{
+  return conv2d_winograd (x, weight, bias, g, TRUE, error);
+}
+
+static LisseTensor *
+conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
+                 const LisseConv2dGeom *g, gboolean relu, GError **error)
 {
   g_return_val_if_fail (x && weight && g, NULL);
   int oh, ow;
@@ -469,7 +497,7 @@ lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const Li
   const gint64 n_chunks = (total + nt - 1) / nt;
 
   WinoJob job = { x, split, split_out, out, u, bias ? bias->data : NULL, phases, n_phases,
-                  dh, dw, 0 };
+                  dh, dw, 0, relu };
   gboolean failed = FALSE;
   for (int ni = 0; ni < x->n && !failed; ni++)
     {

@@ -14,6 +14,7 @@
  * The output is pre-filled with the bias and sgemm accumulates into it
  * (beta = 1); lisse_sgemm() keeps sgemm's sums independent of the thread
  * count. */
+#include "ops-basic.h"
 #include "ops-conv.h"
 #include "tensor.h"
 #include "threads.h"
@@ -250,6 +251,31 @@ im2col_chunk (const LisseTensor *x, int ni, int c0, int cin_g, int kh, int kw,
     }
 }
 
+/* Whether lisse_conv2d() takes the Winograd path for these arguments. */
+static gboolean
+use_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseConv2dGeom *g)
+{
+  return conv_algorithm == LISSE_CONV_AUTO && lisse_conv2d_winograd_supported (x, weight, g)
+         && x->c >= LISSE_CONV_WINOGRAD_MIN_CHANNELS
+         && weight->n >= LISSE_CONV_WINOGRAD_MIN_CHANNELS;
+}
+
+LisseTensor *
+lisse_conv2d_relu (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
+                   const LisseConv2dGeom *g, GError **error)
+{
+  g_return_val_if_fail (x && weight && g, NULL);
+  int oh, ow;
+  if (!lisse_conv2d_out_size (x->h, x->w, weight->h, weight->w, g, &oh, &ow, error))
+    return NULL;
+  if (use_winograd (x, weight, g))
+    return lisse_conv2d_winograd_relu (x, weight, bias, g, error);
+  LisseTensor *y = lisse_conv2d (x, weight, bias, g, error);
+  if (y)
+    lisse_relu_inplace (y);
+  return y;
+}
+
 LisseTensor *
 lisse_conv2d (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
               const LisseConv2dGeom *g, GError **error)
@@ -260,8 +286,7 @@ lisse_conv2d (const LisseTensor *x, const LisseTensor *weight, const LisseTensor
   if (!lisse_conv2d_out_size (x->h, x->w, weight->h, weight->w, g, &oh, &ow, error))
     return NULL;
   const int groups = g->groups, cin = x->c, cout = weight->n;
-  if (conv_algorithm == LISSE_CONV_AUTO && lisse_conv2d_winograd_supported (x, weight, g)
-      && cin >= LISSE_CONV_WINOGRAD_MIN_CHANNELS && weight->n >= LISSE_CONV_WINOGRAD_MIN_CHANNELS)
+  if (use_winograd (x, weight, g))
     return lisse_conv2d_winograd (x, weight, bias, g, error);
   if (cin % groups || cout % groups || weight->c != cin / groups)
     {

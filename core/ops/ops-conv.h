@@ -106,6 +106,11 @@ LisseTensor *lisse_conv2d     (const LisseTensor *x, const LisseTensor *weight,
 LisseTensor *lisse_conv2d_ref (const LisseTensor *x, const LisseTensor *weight,
                                const LisseTensor *bias, const LisseConv2dGeom *geom,
                                GError **error);
+/* lisse_conv2d() followed by ReLU, fused into the Winograd path's output
+ * (the networks' conv + ReLU layers). */
+LisseTensor *lisse_conv2d_relu (const LisseTensor *x, const LisseTensor *weight,
+                                const LisseTensor *bias, const LisseConv2dGeom *geom,
+                                GError **error);
 
 /* Winograd F(4×4, 3×3) (conv2d-winograd.c): 3×3 kernels over one group,
  * stride 1, padding equal to the dilation on every side (any dilation, by
@@ -122,6 +127,11 @@ gboolean     lisse_conv2d_winograd_supported (const LisseTensor *x, const LisseT
 LisseTensor *lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight,
                                     const LisseTensor *bias, const LisseConv2dGeom *geom,
                                     GError **error);
+/* The same with ReLU applied as the output is written (one pass over the
+ * output less than lisse_relu_inplace() after it). */
+LisseTensor *lisse_conv2d_winograd_relu (const LisseTensor *x, const LisseTensor *weight,
+                                         const LisseTensor *bias, const LisseConv2dGeom *geom,
+                                         GError **error);
 
 /* Which algorithm lisse_conv2d() may use: AUTO picks Winograd where it
  * applies, IM2COL never does (benchmarks and tests compare the two).
