@@ -28,8 +28,8 @@ checked_numel (int n, int c, int h, int w, size_t *out)
   return TRUE;
 }
 
-LisseTensor *
-lisse_tensor_try_new (int n, int c, int h, int w, GError **error)
+static LisseTensor *
+tensor_alloc (int n, int c, int h, int w, gboolean zero, GError **error)
 {
   size_t numel;
   if (!checked_numel (n, c, h, w, &numel))
@@ -48,10 +48,23 @@ lisse_tensor_try_new (int n, int c, int h, int w, GError **error)
                    n, c, h, w, bytes / 1048576.0);
       return NULL;
     }
-  memset (data, 0, bytes);
+  if (zero)
+    memset (data, 0, bytes);
   LisseTensor *t = g_new (LisseTensor, 1);
   *t = (LisseTensor) { n, c, h, w, data, TRUE };
   return t;
+}
+
+LisseTensor *
+lisse_tensor_try_new (int n, int c, int h, int w, GError **error)
+{
+  return tensor_alloc (n, c, h, w, TRUE, error);
+}
+
+LisseTensor *
+lisse_tensor_try_new_uninit (int n, int c, int h, int w, GError **error)
+{
+  return tensor_alloc (n, c, h, w, FALSE, error);
 }
 
 LisseTensor *

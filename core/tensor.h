@@ -27,6 +27,9 @@ LisseTensor *lisse_tensor_new      (int n, int c, int h, int w);
 /* Same, but returns NULL with a GError when the size overflows or cannot be
  * allocated (untrusted sizes: model files, images). */
 LisseTensor *lisse_tensor_try_new  (int n, int c, int h, int w, GError **error);
+/* Same, contents undefined: for ops that write every element (a zero fill
+ * of a 64-channel 1280×720 output is a 236 MB pass of its own). */
+LisseTensor *lisse_tensor_try_new_uninit (int n, int c, int h, int w, GError **error);
 /* A tensor that views @data (not copied, not freed). */
 LisseTensor *lisse_tensor_new_view (float *data, int n, int c, int h, int w);
 LisseTensor *lisse_tensor_copy     (const LisseTensor *t);

@@ -422,7 +422,9 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
     return NULL;
 
   const int cin = x->c, cout = weight->n, dh = g->dil_h, dw = g->dil_w;
-  LisseTensor *out = lisse_tensor_try_new (x->n, cout, oh, ow, error);
+  /* Every output pixel is written (by its tile's block, or from the split
+   * plane, which every phase's tiles fill). */
+  LisseTensor *out = lisse_tensor_try_new_uninit (x->n, cout, oh, ow, error);
   if (!out)
     return NULL;
 
