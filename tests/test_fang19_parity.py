@@ -138,6 +138,41 @@ def main():
     tap(one is not None and whole is not None and np.array_equal(one, whole),
         "one thread and two give identical output", err)
 
+    # ---- joint filtering: `lisse run --guide` ---------------------------------
+    # The twin's forward(guide, λ, target): features and offsets from the
+    # guide, the average over the target (the input file).
+    target = rng.random((h, w, 3)).astype(np.float32)
+    tgt = write_float_tiff(path("target.tif"), target)
+
+    def joint_reference(guide_img, target_img, lam):
+        g = torch.from_numpy(np.transpose(guide_img.astype(np.float64), (2, 0, 1)))[None]
+        t = torch.from_numpy(np.transpose(target_img.astype(np.float64), (2, 0, 1)))[None]
+        with torch.no_grad():
+            y = twin(g, torch.tensor([np.float32(lam)], dtype=torch.float64), t)
+        return np.transpose(y[0].numpy(), (1, 2, 0))
+
+    jref = joint_reference(img, target, 0.02)
+    joint, err = lisse_run(tgt, path("joint.tif"), 0.02, "--guide", big, "--tile", "4096")
+    e = max_err(joint, jref)
+    tap(e is not None and e <= TOL and float(np.max(np.abs(jref - ref))) > 1e-2,
+        f"--guide: the target filtered under another image's kernels vs PyTorch: {e}", err)
+    joint_t, err = lisse_run(tgt, path("joint-t.tif"), 0.02, "--guide", big, "--tile", "32")
+    d = max_err(joint_t, jref)
+    tap(d is not None and d <= TOL, f"--guide with --tile 32 vs PyTorch: {d}", err)
+    self_g, err = lisse_run(big, path("self-guide.tif"), 0.02, "--guide", big, "--tile", "4096",
+                            threads=2)
+    tap(self_g is not None and whole is not None and np.array_equal(self_g, whole),
+        "--guide IN on IN is the plain run, bit for bit", err)
+    gray = rng.random((h, w)).astype(np.float32)
+    gray_in = write_float_tiff(path("guide-gray.tif"), gray[..., None])
+    jg, err = lisse_run(tgt, path("joint-gray.tif"), 0.02, "--guide", gray_in, "--tile", "4096")
+    e = max_err(jg, joint_reference(np.repeat(gray[..., None], 3, 2), target, 0.02))
+    tap(e is not None and e <= TOL, f"--guide with a gray guide (repeated to R'G'B'): {e}", err)
+    odd = write_float_tiff(path("guide-small.tif"), rng.random((6, 8, 3)).astype(np.float32))
+    rc, _, err = run("run", "--model", model_path, "--guide", odd, tgt, path("x.tif"))
+    tap(rc != 0 and "guide is 8×6" in err and err.count("\n") == 1,
+        "a guide of another size: one clear error", err)
+
     # ---- wrong files -----------------------------------------------------------
     small = write_float_tiff(path("small.tif"), rng.random((6, 8, 3)).astype(np.float32))
 

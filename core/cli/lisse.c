@@ -37,7 +37,7 @@ static const char *const usage_text =
   "Learned and classical edge-preserving image smoothing.\n"
   "\n"
   "Commands:\n"
-  "  run --model NAME|FILE [--set KEY=VALUE]… [--tile N] [--threads N] IN OUT\n"
+  "  run --model NAME|FILE [--set KEY=VALUE]… [--guide FILE] [--tile N] [--threads N] IN OUT\n"
   "                       smooth IN with a network, write OUT\n"
   "  filter METHOD [--set KEY=VALUE]… [--guide FILE] [--threads N] IN OUT\n"
   "                       smooth IN with a classical filter\n"
@@ -268,12 +268,29 @@ typedef struct
 {
   LisseImageReader *reader;
   LisseImageWriter *writer;
+  LisseImageReader *guide;      /* NULL, or the guide (`--guide`) */
+  int               channels;   /* the input's */
 } Pipe;
 
+/* The input's rectangle, then (with a guide) the guide's as three R'G'B'
+ * planes after it: the network's parameter map (net.h, map_kind "guide"). */
 static gboolean
 pipe_read (int x, int y, LisseTensor *dst, gpointer data, GError **error)
 {
-  return lisse_image_read_rect (x, y, dst, ((Pipe *) data)->reader, error);
+  const Pipe *p = data;
+  if (!lisse_image_read_rect (x, y, dst, p->reader, error))
+    return FALSE;
+  if (!p->guide)
+    return TRUE;
+  const int gc = lisse_image_reader_get_info (p->guide)->channels;
+  g_autoptr (LisseTensor) g = lisse_tensor_try_new (1, gc, dst->h, dst->w, error);
+  if (!g || !lisse_image_read_rect (x, y, g, p->guide, error))
+    return FALSE;
+  const size_t plane = (size_t) dst->h * dst->w;
+  for (int c = 0; c < 3; c++)   /* gray (± alpha) repeated, alpha dropped */
+    memcpy (lisse_tensor_channel (dst, 0, p->channels + c),
+            lisse_tensor_channel (g, 0, gc <= 2 ? 0 : c), plane * sizeof (float));
+  return TRUE;
 }
 
 static gboolean
@@ -285,6 +302,7 @@ pipe_write (int x, int y, const LisseTensor *src, gpointer data, GError **error)
 typedef struct
 {
   char  *model;
+  char  *guide;
   char **sets;
   int    tile, threads, depth;
 } RunOptions;
@@ -320,12 +338,36 @@ do_run (const RunOptions *o, const char *in, const char *out)
   if (!writer)
     return report (error);
 
+  g_autoptr (LisseImageReader) guide = NULL;
+  int map_channels = 0;
+  if (o->guide)
+    {
+      if (g_strcmp0 (net->info->map_kind, "guide") != 0)
+        {
+          g_set_error (&error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                       "the %s network takes no guide image (--guide is for joint "
+                       "filtering with a fang19 model)", net->info->architecture);
+          return report (error);
+        }
+      if (!(guide = lisse_image_reader_open (o->guide, &error)))
+        return report (error);
+      const LisseImageInfo *gi = lisse_image_reader_get_info (guide);
+      if (gi->width != info->width || gi->height != info->height)
+        {
+          g_set_error (&error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                       "%s: the guide is %d×%d but %s is %d×%d", o->guide, gi->width,
+                       gi->height, in, info->width, info->height);
+          return report (error);
+        }
+      map_channels = net->info->n_map_channels;
+    }
+
   ProgressState ps;
   LisseProgress progress = progress_make (&ps);
-  Pipe pipe = { reader, writer };
-  gboolean ok = lisse_net_run_stream (net, info->width, info->height, info->channels, 0,
-                                      &params, o->tile, pipe_read, pipe_write, &pipe,
-                                      &progress, &error);
+  Pipe pipe = { reader, writer, guide, info->channels };
+  gboolean ok = lisse_net_run_stream (net, info->width, info->height, info->channels,
+                                      map_channels, &params, o->tile, pipe_read, pipe_write,
+                                      &pipe, &progress, &error);
   progress_clear (&ps);
   if (!ok || !lisse_image_writer_commit (writer, &error))
     return report (error);
@@ -341,6 +383,9 @@ cmd_run (int argc, char **argv)
       "Model name (from the search path) or file", "NAME|FILE" },
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.sets,
       "Set a network parameter (repeatable)", "KEY=VALUE" },
+    { "guide", 'g', 0, G_OPTION_ARG_FILENAME, &o.guide,
+      "Filter IN under the guidance of this image, of IN's size (joint filtering; fang19 "
+      "models)", "FILE" },
     { "tile", 't', 0, G_OPTION_ARG_INT, &o.tile,
       "Tile edge in pixels (0: automatic; global networks always run whole)", "N" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },
@@ -364,6 +409,7 @@ cmd_run (int argc, char **argv)
   else
     status = do_run (&o, argv[1], argv[2]);
   g_free (o.model);
+  g_free (o.guide);
   g_strfreev (o.sets);
   return status;
 }

@@ -420,6 +420,7 @@ const LisseNetInfo lisse_net_fan18 = {
   .params = fan18_params,
   .n_params = N_PARAMS,
   .n_map_channels = 1,                  /* a per-pixel λf */
+  .map_kind = "lambda-f",
   .receptive_radius = FAN18_RADIUS,
   .multiple = FAN18_MULTIPLE,
   .load = fan18_load,

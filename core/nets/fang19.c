@@ -25,7 +25,9 @@
  *       NAME.a_weight [2·Cout, Cin, 3, 3]   NAME.a_bias [2, Cout]
  *   and nothing else.
  *
- * Forward (exactly the twin's):
+ * Forward (exactly the twin's, Fang19Net.forward (guide, λ, target)):
+ *   I = the guide (the net's parameter map, 3 channels, when given: joint
+ *   filtering) or else the input; T = the input;
  *   t = λ / lambda_ref; every convolution's weight is
  *     (t·a_weight[:Cout] + a_weight[Cout:]/t) + weight (bias likewise):
  *     the paper's W = A·P + B with P = (t, 1/t), folded once per call;
@@ -35,7 +37,7 @@
  *   x = nearest ×2 upsampling of x, cropped to H×W;
  *   x = ReLU c3 x; x = ReLU c4 x; o = c5 x;
  *   F = o[0:5];  O_l = B·tanh(o[5 + 18l : 5 + 18(l+1)] / B);
- *   Z_0 = I; per layer l, at the 9 points q_k = p + (i, j) + O_l,k(p):
+ *   Z_0 = T; per layer l, at the 9 points q_k = p + (i, j) + O_l,k(p):
  *     w_k = softmax_k(−‖F(p) − F(q_k)‖²),
  *     Z_l(p) = (Σ_k w_k Z_{l−1}(q_k) + ε Z_{l−1}(p)) / (Σ_k w_k 1(q_k) + ε)
  *   (bilinear reads, zero outside the image, as the engine's deformable
@@ -387,11 +389,14 @@ layer_offsets (Runner *r, const LisseTensor *x, int l, GError **error)
   return off;
 }
 
+/* @param_map, when given, is the guide (1×3×H×W R'G'B' in [0, 1]): the
+ * features and offsets come from it and the layers average @rgb, the
+ * target — joint filtering (§4.3).  Without it the image guides itself. */
 static LisseTensor *
 fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *params,
                 const LisseTensor *param_map, const LisseProgress *progress, GError **error)
 {
-  (void) param_map;
+  const LisseTensor *guide = param_map ? param_map : rgb;
   const Fang19 *p = (const Fang19 *) net;
   const int h = rgb->h, w = rgb->w;
   /* As the twin: λ is a float32 value, t = λ / λ_ref in float32. */
@@ -405,7 +410,7 @@ fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *
       r.total += px * l->cout * l->cin * 9;
     }
 
-  LisseTensor *x = pad_even (rgb, error);
+  LisseTensor *x = pad_even (guide, error);
   if (x)
     x = run_conv (&r, L_C0, x, TRUE, TRUE, error);
   if (x)
@@ -454,7 +459,8 @@ const LisseNetInfo lisse_net_fang19 = {
                "Filtering, Computer Graphics Forum 2019 (§3; offsets bounded for tiling)",
   .params = fang19_params,
   .n_params = N_PARAMS,
-  .n_map_channels = 0,
+  .n_map_channels = 3,   /* an optional guide image (fang19_forward) */
+  .map_kind = "guide",
   .receptive_radius = LISSE_NET_RADIUS_FROM_MODEL,
   .multiple = 2,
   /* Tiles of 1536 + 2·181 pixels: the halo costs 1.5× instead of 512's

@@ -100,6 +100,9 @@ struct _LisseNetInfo
   const LisseParamSpec *params;        /* the --set parameters (lambda-f, …) */
   int                   n_params;
   int                   n_map_channels;   /* 0: no per-pixel parameter map */
+  const char           *map_kind;         /* what the map is: "lambda-f" (a per-pixel
+                                             λf), "guide" (an R'G'B' guide image:
+                                             `lisse run --guide`); NULL without one */
   int                   receptive_radius; /* pixels ≥ 0, LISSE_NET_GLOBAL or
                                              LISSE_NET_RADIUS_FROM_MODEL */
   int                   multiple;         /* tile alignment (2^k for k stride-2
