@@ -168,8 +168,9 @@ LisseTensor *lisse_net_forward     (const LisseNet      *net,
                                     GError             **error);
 
 /* The core tile size a run will use for a @width × @height image when asked
- * for @tile_size: ≤ 0 (automatic) gives the architecture's default_tile
- * (else LISSE_NET_DEFAULT_TILE) for local
+ * for @tile_size: ≤ 0 (automatic) gives 0 (whole image) when the image has
+ * no more pixels than one tile's crop (tile + 2 · halo, squared), else the
+ * architecture's default_tile (else LISSE_NET_DEFAULT_TILE) for local
  * networks; global networks always give 0 (whole image), whatever was
  * asked.  A tile size at least as large as the image also gives 0. */
 int       lisse_net_tile_size      (const LisseNet *net, int tile_size,
