@@ -165,24 +165,34 @@ typedef struct
  * AVX-512 versions chosen at run time (simd-clones.h). */
 #define WINO_CLONES SIMD_CLONES
 
-/* Where each tile of a chunk reads and writes, computed once per chunk and
- * used for every channel: in[k·lanes + t] is the offset in a channel plane
- * of point k (row·6 + column) of tile t's input patch, −1 where that point
- * is padding; out[k·lanes + t] the same for the 16 output pixels, −1 past
- * the sub-image's edge. */
-static void
-tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, int *in, int *out)
+/* A run of a chunk's tiles that lie side by side in one tile row of one
+ * phase: their input patches are six rows of one sub-image, 4·n + 2
+ * columns wide. */
+typedef struct
+{
+  int lane;        /* the first tile's lane */
+  int n;           /* tiles */
+  int phase;
+  int row0, col0;  /* the patches' top-left pixel in the sub-image (may be −1) */
+} Segment;
+
+/* Where each tile of a chunk writes: out[k·lanes + t] is the offset in a
+ * channel plane of output pixel k (row·4 + column) of tile t's block, −1
+ * past the sub-image's edge (or for idle lanes); and the chunk's runs of
+ * neighbouring tiles, from which the patches are read (gather_patches).
+ * Computed once per chunk and used for every channel.  Returns the number
+ * of segments (at most nt). */
+static int
+tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, Segment *seg, int *out)
 {
   const int w = job->x->w, dh = job->dh, dw = job->dw;
-  int p = 0;
+  int p = 0, n_seg = 0;
   while (p + 1 < job->n_phases && job->phases[p + 1].first <= t0)
     p++;
   for (int t = 0; t < lanes; t++)
     {
       if (t >= nt)
         {
-          for (int k = 0; k < WINO_POS; k++)
-            in[k * lanes + t] = -1;
           for (int k = 0; k < WINO_OUT * WINO_OUT; k++)
             out[k * lanes + t] = -1;
           continue;
@@ -194,15 +204,11 @@ tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, int *in, int *ou
       const gint64 local = flat - ph->first;
       const int sy = (int) (local / ph->tw) * WINO_OUT - 1;
       const int sx = (int) (local % ph->tw) * WINO_OUT - 1;
-      for (int u = 0; u < WINO_IN; u++)
-        for (int v = 0; v < WINO_IN; v++)
-          {
-            const int r = sy + u, c = sx + v;
-            in[(u * WINO_IN + v) * lanes + t] =
-              r < 0 || r >= ph->hs || c < 0 || c >= ph->ws ? -1
-              : job->split ? ph->split_base + r * ph->ws + c
-                           : (r * dh + ph->a) * w + c * dw + ph->b;
-          }
+      Segment *last = n_seg ? &seg[n_seg - 1] : NULL;
+      if (last && last->phase == p && last->row0 == sy && last->col0 + WINO_OUT * last->n == sx)
+        last->n++;
+      else
+        seg[n_seg++] = (Segment) { t, 1, p, sy, sx };
       for (int i = 0; i < WINO_OUT; i++)
         for (int j = 0; j < WINO_OUT; j++)
           {
@@ -213,16 +219,50 @@ tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, int *in, int *ou
                            : (r * dh + ph->a) * w + c * dw + ph->b;
           }
     }
+  return n_seg;
 }
 
 /* The 6×6 input patches of a chunk's tiles in one channel plane, as
- * d[k·lanes + t]. */
-WINO_CLONES static void
-gather_patches (const float *restrict plane, const int *restrict in, int lanes,
-                float *restrict d)
+ * d[k·lanes + t] (k = row·6 + column): per segment, each of its six rows
+ * copied once into @line (zeros beyond the sub-image's edges), then dealt
+ * out to the tiles, which overlap by two columns.  Idle lanes keep what
+ * they hold (finite: the scratch starts zeroed). */
+static void
+gather_patches (const WinoJob *job, const float *plane, const Segment *seg, int n_seg,
+                int lanes, float *restrict line, float *restrict d)
 {
-  for (int i = 0; i < WINO_POS * lanes; i++)
-    d[i] = in[i] >= 0 ? plane[in[i] < 0 ? 0 : in[i]] : 0.f;
+  for (int s = 0; s < n_seg; s++)
+    {
+      const Segment *g = &seg[s];
+      const Phase *ph = &job->phases[g->phase];
+      const int span = WINO_OUT * g->n + 2;
+      /* The sub-image's row r starts at base + r·stride; without the split
+       * (no dilation) the sub-image is the plane. */
+      const float *base = job->split ? plane + ph->split_base : plane;
+      const size_t stride = job->split ? (size_t) ph->ws : (size_t) job->x->w;
+      const int c_lo = MAX (0, -g->col0), c_hi = MIN (span, ph->ws - g->col0);
+      for (int u = 0; u < WINO_IN; u++)
+        {
+          const int r = g->row0 + u;
+          if (r < 0 || r >= ph->hs || c_hi <= c_lo)
+            memset (line, 0, span * sizeof (float));
+          else
+            {
+              const float *src = base + (size_t) r * stride + g->col0;
+              for (int c = 0; c < c_lo; c++)
+                line[c] = 0.f;
+              memcpy (line + c_lo, src + c_lo, (c_hi - c_lo) * sizeof (float));
+              for (int c = c_hi; c < span; c++)
+                line[c] = 0.f;
+            }
+          for (int v = 0; v < WINO_IN; v++)
+            {
+              float *restrict dst = d + (size_t) (u * WINO_IN + v) * lanes + g->lane;
+              for (int j = 0; j < g->n; j++)
+                dst[j] = line[WINO_OUT * j + v];
+            }
+        }
+    }
 }
 
 /* V_ξ column t = Bᵀ d_t B for a chunk's tiles in one channel; @v points at
@@ -336,8 +376,10 @@ chunk_bytes (int cin, int cout, int lanes)
 {
   return ((size_t) WINO_POS * lanes * (cin + cout)          /* V, M */
           + (size_t) WINO_POS * lanes                       /* patches, output blocks */
-          + (size_t) WINO_POS * WINO_LANES) * sizeof (float)  /* half-transformed vectors */
-         + (size_t) (WINO_POS + WINO_OUT * WINO_OUT) * lanes * sizeof (int);
+          + (size_t) WINO_POS * WINO_LANES                  /* half-transformed vectors */
+          + (size_t) WINO_OUT * lanes + 2) * sizeof (float)  /* one patch row's line */
+         + (size_t) WINO_OUT * WINO_OUT * lanes * sizeof (int)
+         + (size_t) lanes * sizeof (Segment);
 }
 
 /* Tiles [t0, t0 + nt) of image @job->ni; the chunk's arrays are @lanes
@@ -350,10 +392,11 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
   float *m = v + (size_t) WINO_POS * cin * lanes;
   float *d = m + (size_t) WINO_POS * cout * lanes;
   float *tmp = d + (size_t) WINO_POS * lanes;
-  int *in_off = (int *) (tmp + (size_t) WINO_POS * WINO_LANES);
-  int *out_off = in_off + (size_t) WINO_POS * lanes;
+  float *line = tmp + (size_t) WINO_POS * WINO_LANES;
+  int *out_off = (int *) (line + (size_t) WINO_OUT * lanes + 2);
+  Segment *seg = (Segment *) (out_off + (size_t) WINO_OUT * WINO_OUT * lanes);
 
-  tile_offsets (job, t0, nt, lanes, in_off, out_off);
+  const int n_seg = tile_offsets (job, t0, nt, lanes, seg, out_off);
   /* V_ξ [Cin × lanes] */
   const size_t v_stride = (size_t) cin * lanes;
   for (int ci = 0; ci < cin; ci++)
@@ -361,7 +404,7 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
       const float *plane = job->split
                            ? job->split + ((size_t) job->ni * cin + ci) * lisse_tensor_plane (job->x)
                            : lisse_tensor_channel (job->x, job->ni, ci);
-      gather_patches (plane, in_off, lanes, d);
+      gather_patches (job, plane, seg, n_seg, lanes, line, d);
       transform_input (d, lanes, tmp, v + (size_t) ci * lanes, v_stride);
     }
   /* M_ξ = U_ξ V_ξ, on the chunk's real tiles only */
