@@ -576,6 +576,10 @@ expect_failure("run --set of a parameter the network lacks",
                stderr_has="lambda")
 expect_failure("run with a negative tile", ["run", "--model", model_path, "--tile", "-3", big_tif, out], out)
 expect_failure("run with a missing input", ["run", "--model", model_path, path("nope.tif"), out], out)
+# --guide is for networks whose parameter map is a guide image (fang19).
+expect_failure("run --guide with a network that takes no guide",
+               ["run", "--model", model_path, "--guide", big_tif, big_tif, out], out,
+               stderr_has="takes no guide image")
 
 # ---------------------------------------------------------------------------
 
