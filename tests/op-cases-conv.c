@@ -396,6 +396,51 @@ case_conv2d_relu (OpCheck *check)
   lisse_tensor_free (b);
 }
 
+/* ReLU (conv2d + residual), a residual block's end: fused into the
+ * Winograd output (or its polyphase merge, for dilated convolutions) on the
+ * shapes that path takes, separate passes elsewhere; against the reference
+ * convolution, a plain sum and the reference ReLU. */
+static void
+case_conv2d_add_relu (OpCheck *check)
+{
+  ConvCfg cfg;
+  if (op_check_trial (check) % 2)
+    rand_winograd_cfg (check, &cfg);
+  else
+    rand_conv_cfg (check, &cfg);
+  int cin_g = cfg.cin / cfg.g.groups;
+  int kh = op_check_trial (check) % 2 ? 3 : cfg.kh, kw = op_check_trial (check) % 2 ? 3 : cfg.kw;
+  LisseTensor *x = op_rand_tensor (check, cfg.n, cfg.cin, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *w = rand_weight (check, cfg.cout, cin_g, kh, kw, cin_g * kh * kw);
+  LisseTensor *b = maybe_bias (check, cfg.cout);
+  char *base = conv_what ("ReLU (conv2d + residual)", &cfg);
+  char *what = g_strconcat (base, b ? ", bias" : "", NULL);
+
+  GError *fe = NULL, *re = NULL;
+  LisseTensor *ref = lisse_conv2d_ref (x, w, b, &cfg.g, &re);
+  LisseTensor *res = ref ? op_rand_tensor (check, ref->n, ref->c, ref->h, ref->w, -1.f, 1.f)
+                         : NULL;
+  LisseTensor *fast = res ? lisse_conv2d_add_relu (x, w, b, &cfg.g, res, &fe) : NULL;
+  if (ref)
+    {
+      for (size_t i = 0; i < lisse_tensor_numel (ref); i++)
+        ref->data[i] += res->data[i];
+      lisse_relu_inplace_ref (ref);
+    }
+  gboolean wino = lisse_conv2d_winograd_supported (x, w, &cfg.g)
+                  && cfg.cin >= LISSE_CONV_WINOGRAD_MIN_CHANNELS
+                  && cfg.cout >= LISSE_CONV_WINOGRAD_MIN_CHANNELS;
+  compare_and_free (check, what, fast, ref, fe, re, wino ? TOL_WINO_ABS : TOL_CONV_ABS,
+                    wino ? TOL_WINO_REL : TOL_CONV_REL);
+
+  g_free (base);
+  g_free (what);
+  lisse_tensor_free (res);
+  lisse_tensor_free (x);
+  lisse_tensor_free (w);
+  lisse_tensor_free (b);
+}
+
 /* ---------------------------------------------------------------------- */
 /* conv_transpose2d                                                       */
 
@@ -1288,6 +1333,7 @@ const OpCase op_cases_conv[] = {
   { "conv2d", case_conv2d },
   { "conv2d_winograd", case_conv2d_winograd },
   { "conv2d_relu", case_conv2d_relu },
+  { "conv2d_add_relu", case_conv2d_add_relu },
   { "conv_transpose2d", case_conv_transpose2d },
   { "deform_weighted_average", case_deform_weighted_average },
   { "deform_affinity_average", case_deform_affinity_average },

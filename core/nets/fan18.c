@@ -290,10 +290,12 @@ typedef struct
   double               cost[FAN18_LAYERS];
 } Runner;
 
-/* One layer; frees @x when @consume.  NULL with @error on failure. */
+/* One layer; frees @x when @consume.  With @residual (a convolution's
+ * output shape), ReLU (layer + residual): a residual block's end, in the
+ * convolution's output pass.  NULL with @error on failure. */
 static LisseTensor *
 run_layer (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu,
-           GError **error)
+           const LisseTensor *residual, GError **error)
 {
   const Fan18 *p = r->p;
   const LayerSpec *l = &p->layers[k];
@@ -301,8 +303,11 @@ run_layer (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu,
   if (l->kind == LAYER_CONV)
     {
       LisseConv2dGeom geom = lisse_conv2d_geom (l->stride, l->pad, l->dil, 1);
-      y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, p->weights[k], p->biases[k], &geom,
-                                                     error);
+      if (residual)
+        y = lisse_conv2d_add_relu (x, p->weights[k], p->biases[k], &geom, residual, error);
+      else
+        y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, p->weights[k], p->biases[k], &geom,
+                                                       error);
       relu = FALSE;   /* done */
     }
   else
@@ -361,31 +366,25 @@ fan18_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *p
   /* Full resolution in, half resolution through the blocks.  Each
    * intermediate is freed as soon as the next layer has consumed it: at
    * width 64 one full-resolution activation of a 1020² crop is 266 MB. */
-  LisseTensor *f = run_layer (&r, L_CONV0, x, TRUE, TRUE, error);
+  LisseTensor *f = run_layer (&r, L_CONV0, x, TRUE, TRUE, NULL, error);
   if (f)
-    f = run_layer (&r, L_CONV1, f, TRUE, TRUE, error);
+    f = run_layer (&r, L_CONV1, f, TRUE, TRUE, NULL, error);
   if (f)
-    f = run_layer (&r, L_DOWN, f, TRUE, TRUE, error);
+    f = run_layer (&r, L_DOWN, f, TRUE, TRUE, NULL, error);
   for (int i = 0; f && i < FAN18_BLOCKS; i++)
     {
-      LisseTensor *a = run_layer (&r, L_RES (i, 0), f, FALSE, TRUE, error);
-      LisseTensor *g = a ? run_layer (&r, L_RES (i, 1), a, TRUE, FALSE, error) : NULL;
-      if (!g || !lisse_add_inplace (g, f, error))
-        {
-          lisse_tensor_free (g);
-          lisse_tensor_free (f);
-          return NULL;
-        }
-      lisse_relu_inplace (g);
+      /* f = ReLU (f + res.b (ReLU res.a f)) */
+      LisseTensor *a = run_layer (&r, L_RES (i, 0), f, FALSE, TRUE, NULL, error);
+      LisseTensor *g = a ? run_layer (&r, L_RES (i, 1), a, TRUE, TRUE, f, error) : NULL;
       lisse_tensor_free (f);
       f = g;
     }
   if (f)
-    f = run_layer (&r, L_UP, f, TRUE, TRUE, error);
+    f = run_layer (&r, L_UP, f, TRUE, TRUE, NULL, error);
   if (f)
-    f = run_layer (&r, L_OUT1, f, TRUE, TRUE, error);
+    f = run_layer (&r, L_OUT1, f, TRUE, TRUE, NULL, error);
   if (f)
-    f = run_layer (&r, L_OUT2, f, TRUE, FALSE, error);
+    f = run_layer (&r, L_OUT2, f, TRUE, FALSE, NULL, error);
   if (!f)
     return NULL;
   if (f->h != hp || f->w != wp)

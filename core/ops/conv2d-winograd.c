@@ -139,6 +139,7 @@ typedef struct
   const Phase *phases;
   int n_phases, dh, dw, ni;
   gboolean relu;       /* ReLU applied as the blocks are written */
+  const LisseTensor *residual;  /* added before the ReLU, or NULL */
 } WinoJob;
 
 /* Bᵀ applied to six values. */
@@ -351,13 +352,22 @@ transform_output (const float *restrict m, size_t stride, int lanes, float *rest
     }
 }
 
-/* A chunk's output blocks in one channel, bias added (and ReLU, as
- * relu_array: v > 0 ? v : 0), into its plane. */
+/* A chunk's output blocks in one channel, bias added (then, when given,
+ * the residual plane @res at the same offsets, and ReLU as relu_array:
+ * v > 0 ? v : 0), into its plane. */
 static void
 scatter_blocks (const float *restrict y, const int *restrict out, int lanes, float bias,
-                gboolean relu, float *restrict plane)
+                gboolean relu, const float *restrict res, float *restrict plane)
 {
-  if (relu)
+  if (res)
+    for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
+      {
+        if (out[i] < 0)
+          continue;
+        const float v = y[i] + bias + res[out[i]];
+        plane[out[i]] = relu ? (v > 0.0f ? v : 0.0f) : v;
+      }
+  else if (relu)
     for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
       {
         const float v = y[i] + bias;
@@ -420,31 +430,46 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
       float *plane = job->split_out
                      ? job->split_out + ((size_t) job->ni * cout + co) * lisse_tensor_plane (job->out)
                      : lisse_tensor_channel (job->out, job->ni, co);
-      scatter_blocks (d, out_off, lanes, job->bias ? job->bias[co] : 0.f, job->relu, plane);
+      /* Split: the residual and the ReLU wait for the merge (the
+       * residual is in the image's layout). */
+      const float *res = job->residual && !job->split_out
+                         ? lisse_tensor_channel (job->residual, job->ni, co) : NULL;
+      scatter_blocks (d, out_off, lanes, job->bias ? job->bias[co] : 0.f,
+                      job->relu && (!job->residual || !job->split_out), res, plane);
     }
 }
 
 static LisseTensor *conv2d_winograd (const LisseTensor *x, const LisseTensor *weight,
                                      const LisseTensor *bias, const LisseConv2dGeom *g,
-                                     gboolean relu, GError **error);
+                                     const LisseTensor *residual, gboolean relu,
+                                     GError **error);
 
 LisseTensor *
 lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
                        const LisseConv2dGeom *g, GError **error)
 {
-  return conv2d_winograd (x, weight, bias, g, FALSE, error);
+  return conv2d_winograd (x, weight, bias, g, NULL, FALSE, error);
 }
 
 LisseTensor *
 lisse_conv2d_winograd_relu (const LisseTensor *x, const LisseTensor *weight,
                             const LisseTensor *bias, const LisseConv2dGeom *g, GError **error)
 {
-  return conv2d_winograd (x, weight, bias, g, TRUE, error);
+  return conv2d_winograd (x, weight, bias, g, NULL, TRUE, error);
+}
+
+LisseTensor *
+lisse_conv2d_winograd_add_relu (const LisseTensor *x, const LisseTensor *weight,
+                                const LisseTensor *bias, const LisseConv2dGeom *g,
+                                const LisseTensor *residual, GError **error)
+{
+  return conv2d_winograd (x, weight, bias, g, residual, TRUE, error);
 }
 
 static LisseTensor *
 conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
-                 const LisseConv2dGeom *g, gboolean relu, GError **error)
+                 const LisseConv2dGeom *g, const LisseTensor *residual, gboolean relu,
+                 GError **error)
 {
   g_return_val_if_fail (x && weight && g, NULL);
   int oh, ow;
@@ -542,7 +567,7 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
   const gint64 n_chunks = (total + nt - 1) / nt;
 
   WinoJob job = { x, split, split_out, out, u, bias ? bias->data : NULL, phases, n_phases,
-                  dh, dw, 0, relu };
+                  dh, dw, 0, relu, residual };
   gboolean failed = FALSE;
   for (int ni = 0; ni < x->n && !failed; ni++)
     {
@@ -571,15 +596,27 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
       for (int pl = 0; pl < planes; pl++)
         {
           float *dst = out->data + (size_t) pl * plane;
+          const float *res = residual ? residual->data + (size_t) pl * plane : NULL;
           for (int p = 0; p < n_phases; p++)
             {
               const Phase *ph = &phases[p];
               const float *src = split_out + (size_t) pl * plane + ph->split_base;
               for (int r = 0; r < ph->hs; r++)
                 {
-                  float *row = dst + (size_t) (r * dh + ph->a) * out->w + ph->b;
-                  for (int c = 0; c < ph->ws; c++)
-                    row[(size_t) c * dw] = src[(size_t) r * ph->ws + c];
+                  const size_t at = (size_t) (r * dh + ph->a) * out->w + ph->b;
+                  float *row = dst + at;
+                  if (res)   /* the residual, then the ReLU, held back from the scatter */
+                    {
+                      const float *rrow = res + at;
+                      for (int c = 0; c < ph->ws; c++)
+                        {
+                          const float v = src[(size_t) r * ph->ws + c] + rrow[(size_t) c * dw];
+                          row[(size_t) c * dw] = relu ? (v > 0.0f ? v : 0.0f) : v;
+                        }
+                    }
+                  else
+                    for (int c = 0; c < ph->ws; c++)
+                      row[(size_t) c * dw] = src[(size_t) r * ph->ws + c];
                 }
             }
         }

@@ -277,6 +277,31 @@ lisse_conv2d_relu (const LisseTensor *x, const LisseTensor *weight, const LisseT
 }
 
 LisseTensor *
+lisse_conv2d_add_relu (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
+                       const LisseConv2dGeom *g, const LisseTensor *residual, GError **error)
+{
+  g_return_val_if_fail (x && weight && g && residual, NULL);
+  int oh, ow;
+  if (!lisse_conv2d_out_size (x->h, x->w, weight->h, weight->w, g, &oh, &ow, error))
+    return NULL;
+  if (residual->n != x->n || residual->c != weight->n || residual->h != oh || residual->w != ow)
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                   "conv2d + residual: the residual is %d×%d×%d×%d, the output %d×%d×%d×%d",
+                   residual->n, residual->c, residual->h, residual->w, x->n, weight->n, oh, ow);
+      return NULL;
+    }
+  if (use_winograd (x, weight, g))
+    return lisse_conv2d_winograd_add_relu (x, weight, bias, g, residual, error);
+  LisseTensor *y = lisse_conv2d (x, weight, bias, g, error);
+  if (y && !lisse_add_inplace (y, residual, error))
+    g_clear_pointer (&y, lisse_tensor_free);
+  if (y)
+    lisse_relu_inplace (y);
+  return y;
+}
+
+LisseTensor *
 lisse_conv2d (const LisseTensor *x, const LisseTensor *weight, const LisseTensor *bias,
               const LisseConv2dGeom *g, GError **error)
 {

@@ -111,6 +111,11 @@ LisseTensor *lisse_conv2d_ref (const LisseTensor *x, const LisseTensor *weight,
 LisseTensor *lisse_conv2d_relu (const LisseTensor *x, const LisseTensor *weight,
                                 const LisseTensor *bias, const LisseConv2dGeom *geom,
                                 GError **error);
+/* ReLU (lisse_conv2d() + @residual), @residual of the output's shape (a
+ * residual block's end), in the output pass where Winograd runs. */
+LisseTensor *lisse_conv2d_add_relu (const LisseTensor *x, const LisseTensor *weight,
+                                    const LisseTensor *bias, const LisseConv2dGeom *geom,
+                                    const LisseTensor *residual, GError **error);
 
 /* Winograd F(4×4, 3×3) (conv2d-winograd.c): 3×3 kernels over one group,
  * stride 1, padding equal to the dilation on every side (any dilation, by
@@ -132,6 +137,12 @@ LisseTensor *lisse_conv2d_winograd (const LisseTensor *x, const LisseTensor *wei
 LisseTensor *lisse_conv2d_winograd_relu (const LisseTensor *x, const LisseTensor *weight,
                                          const LisseTensor *bias, const LisseConv2dGeom *geom,
                                          GError **error);
+/* ReLU (conv + bias + @residual), @residual of the output's shape: a
+ * residual block's end in the same pass. */
+LisseTensor *lisse_conv2d_winograd_add_relu (const LisseTensor *x, const LisseTensor *weight,
+                                             const LisseTensor *bias,
+                                             const LisseConv2dGeom *geom,
+                                             const LisseTensor *residual, GError **error);
 
 /* Which algorithm lisse_conv2d() may use: AUTO picks Winograd where it
  * applies, IM2COL never does (benchmarks and tests compare the two).
