@@ -783,9 +783,9 @@ test_draft (void)
   lisse_params_init (&gain1, lisse_effect_magnify_detail.params,
                      lisse_effect_magnify_detail.n_params);
   g_assert_true (lisse_params_parse (&gain1, "gain=1", NULL));
-  g_autoptr (LisseTensor) bilinear = lisse_effect_draft (&lisse_effect_magnify_detail, image, NULL,
-                                                         &gain1, "fan18-detail", 1.0, W * H, -1, 0.0, NULL,
-                                                         NULL);
+  g_autoptr (LisseTensor) bilinear
+    = lisse_effect_draft_whole (&lisse_effect_magnify_detail, image, NULL, &gain1, "fan18-detail",
+                                1.0, W * H, -1, 0.0, NULL, NULL);
   g_assert_nonnull (bilinear);
   g_test_message ("identity draft at factor 4: %.2f dB, bilinear %.2f dB",
                   psnr_colour (draft, image), psnr_colour (bilinear, image));

@@ -16,9 +16,10 @@
  * where the effect flattens, a ≈ 0 and the small result is interpolated.
  * The alternative, bilinear interpolation of the small result, blurs every
  * edge by f pixels: measured by tools/bench/draft-preview, which also
- * chose the radius and ε below (docs/performance.md).
+ * chose the fit's radius and ε (LISSE_DRAFT_RADIUS, LISSE_DRAFT_EPS in
+ * effect-private.h; docs/performance.md).
  *
- * Memory: the small run, its 3·(C+1) coefficient planes at the small size,
+ * Memory: the small run, its C·(C+1) coefficient planes at the small size,
  * and the result; the upsampling interpolates the coefficients row by row
  * instead of making full-size planes of them. */
 #include "effect-private.h"
@@ -29,7 +30,6 @@
 
 #include <math.h>
 #include <string.h>
-
 
 LisseTensor *
 lisse_draft_downscale (const LisseTensor *t, int f, GError **error)
@@ -209,7 +209,6 @@ typedef struct
   const LisseEffectInfo *info;
   const LisseParams     *params;
   const char            *choice;
-  long                   max_pixels;
 } EffectRun;
 
 static LisseTensor *
@@ -226,25 +225,12 @@ lisse_effect_draft_whole (const LisseEffectInfo *info, const LisseTensor *image,
                           double scale, long max_pixels, int radius, double eps,
                           const LisseProgress *progress, GError **error)
 {
-  EffectRun r = { info, params, choice, max_pixels };
+  EffectRun r = { info, params, choice };
   LisseTensor *out = lisse_draft_run (image, aux, scale, max_pixels, radius, eps,
                                       run_effect_small, &r, progress, error);
   if (out)
     lisse_effect_clamp (out);
   return out;
-}
-
-LisseTensor *
-lisse_effect_draft (const LisseEffectInfo *info, const LisseTensor *image,
-                    const LisseTensor *aux, const LisseParams *params, const char *choice,
-                    double scale, long max_pixels, int radius, double eps,
-                    const LisseProgress *progress, GError **error)
-{
-  /* An effect that drafts itself, at the guided fit the previews use. */
-  if (info->draft && radius == LISSE_DRAFT_RADIUS && eps == LISSE_DRAFT_EPS)
-    return info->draft (info, image, aux, params, choice, scale, max_pixels, progress, error);
-  return lisse_effect_draft_whole (info, image, aux, params, choice, scale, max_pixels, radius,
-                                   eps, progress, error);
 }
 
 /* ---- a network's smoothing as a draft ---- */

@@ -82,9 +82,11 @@ LisseTensor *lisse_draft_run          (const LisseTensor     *image,
  * (draft.c). */
 LisseTensor *lisse_draft_downscale    (const LisseTensor *t, int f, GError **error);
 
-/* The whole effect run small and upsampled (what lisse_effect_draft() does
- * for an effect without its own draft), clamped: for an effect's own draft
- * that only changes the budget. */
+/* The whole effect run small and upsampled through lisse_draft_run() with
+ * the fit @radius, @eps (radius < 0: plain bilinear upsampling of the small
+ * result, the bench's baseline), clamped.  lisse_effect_run_draft() runs it
+ * at the default fit for an effect without its own draft; an effect's own
+ * draft may call it with another budget; the bench with other fits. */
 LisseTensor *lisse_effect_draft_whole (const LisseEffectInfo *info,
                                        const LisseTensor     *image,
                                        const LisseTensor     *aux,
@@ -114,22 +116,5 @@ LisseTensor *lisse_effect_smooth_draft_with (const char          *model,
 #define LISSE_DRAFT_RADIUS 2
 #define LISSE_DRAFT_EPS 1e-5
 
-/* The draft run behind lisse_effect_run_draft() (draft.c), on arguments
- * lisse_effect_run() has checked and made finite: the effect's own draft
- * when it has one (and @radius, @eps are the defaults), else the whole
- * effect through lisse_draft_run() with the fit @radius, @eps (radius < 0:
- * plain bilinear upsampling of the small result, the bench's baseline),
- * clamped. */
-LisseTensor *lisse_effect_draft       (const LisseEffectInfo *info,
-                                       const LisseTensor     *image,
-                                       const LisseTensor     *aux,
-                                       const LisseParams     *params,
-                                       const char            *choice,
-                                       double                 scale,
-                                       long                   max_pixels,
-                                       int                    radius,
-                                       double                 eps,
-                                       const LisseProgress   *progress,
-                                       GError               **error);
 
 G_END_DECLS

@@ -187,8 +187,10 @@ run_checked (const LisseEffectInfo *info, const LisseTensor *image,
   if (aux && !(aux = lisse_finite_tensor (aux, aux->c, &aux_copy, error)))
     return NULL;
   if (max_pixels > 0)
-    return lisse_effect_draft (info, image, aux, params, choice, scale, max_pixels,
-                               LISSE_DRAFT_RADIUS, LISSE_DRAFT_EPS, progress, error);
+    return info->draft
+           ? info->draft (info, image, aux, params, choice, scale, max_pixels, progress, error)
+           : lisse_effect_draft_whole (info, image, aux, params, choice, scale, max_pixels,
+                                       LISSE_DRAFT_RADIUS, LISSE_DRAFT_EPS, progress, error);
   return info->run (info, image, aux, params, choice, scale, progress, error);
 }
 

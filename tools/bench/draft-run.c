@@ -15,7 +15,9 @@
  * "full SECONDS".  OUTDIR/draft.f32 and OUTDIR/full.f32 get the results
  * (1×C×H×W raw native floats, "size C H W" printed), and each FIT —
  * "R,EPS" (the guided fit's radius and ε) or "bilinear" — one more draft
- * into OUTDIR/fit-K.f32 (K from 0), to choose the fit with.  Effect
+ * of the whole effect shrunk (also for effects that draft themselves, to
+ * compare with their own drafts) into OUTDIR/fit-K.f32 (K from 0), to
+ * choose the fit with.  Effect
  * parameters are the defaults, changed by KEY=VALUE arguments.  Threads: $LISSE_THREADS, else all cores.
  * Exit status 0, or 1 with one line on stderr.
  */
@@ -108,6 +110,10 @@ main (int argc, char **argv)
       || !save_raw (outdir, "full.f32", full, &error))
     return fail (error);
 
+  /* The fits run the whole effect shrunk, past the argument checks that
+   * would name the default choice. */
+  const char *whole_choice = choice || !info->choice.name
+                             ? choice : info->choice.values[info->choice.def].nick;
   for (int k = 7, n_fit = 0; k < argc; k++)
     {
       if (strchr (argv[k], '='))
@@ -119,8 +125,9 @@ main (int argc, char **argv)
           fprintf (stderr, "draft-run: bad fit '%s' (R,EPS or bilinear)\n", argv[k]);
           return 2;
         }
-      g_autoptr (LisseTensor) fit = lisse_effect_draft (info, image, aux, &params, choice, 1.0,
-                                                        budget, radius, eps, NULL, &error);
+      g_autoptr (LisseTensor) fit = lisse_effect_draft_whole (info, image, aux, &params,
+                                                              whole_choice, 1.0, budget, radius,
+                                                              eps, NULL, &error);
       if (!fit)
         return fail (error);
       g_autofree char *name = g_strdup_printf ("fit-%d.f32", n_fit++);
