@@ -324,6 +324,18 @@ def random_fang19_twin(seed, width=8, n_layers=2, offset_bound=3.0, dilations=(1
     return model.eval()
 
 
+def tiny_fang19_model(path, seed):
+    """Writes a small random-weight fang19 file (random_fang19_twin,
+    exported by lisse_train.fang19_export as an RTV model: λ 0.002–0.05,
+    the contract core/nets/fang19.c reads) to @path, under the name the
+    effects look for (fang19-rtv): for tests of Fast Filter and Joint
+    Filter's learned method.  Needs PyTorch."""
+    model = random_fang19_twin(seed)   # puts training/ on sys.path
+    from lisse_train import fang19_export
+    fang19_export.export_fang19(model, path, "rtv", {"name": "test-random"})
+    return path
+
+
 def write_float_tiff(path, img):
     """An H×W×C float RGB(A) array as an uncompressed 32-bit float TIFF
     (what `lisse run --depth 32` reads and writes); returns path."""

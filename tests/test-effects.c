@@ -8,8 +8,8 @@
  * removal and saliency must do on synthetic images, thread-count
  * independence, and the network cache (reload on change, errors).
  *
- * The networks are tiny random-weight fan18 and csgis models this test
- * writes itself (width 4), so it checks the effects' arithmetic without
+ * The networks are tiny random-weight fan18, csgis and fang19 models this
+ * test writes itself (width 4), so it checks the effects' arithmetic without
  * depending on trained weights; LISSE_MODEL_PATH is pointed at them. */
 #include "effect.h"
 #include "effect-private.h"
@@ -31,7 +31,7 @@
 static char *model_dir;
 
 /* ---------------------------------------------------------------------- */
-/* Tiny fan18 and csgis model files                                          */
+/* Tiny fan18, csgis and fang19 model files                                         */
 
 typedef struct
 {
@@ -105,6 +105,39 @@ csgis_decls (int f)
   return a;
 }
 
+/* fang19's layers (core/nets/fang19.c) at width 4, one residual block
+ * (dilation 1), two averaging layers with offsets bounded by 2 px, λ_ref
+ * 0.01 and the λ range 0.002–0.05 of the shipped RTV model. */
+#define FANG19_TEST_METADATA "\"width\":\"4\",\"n_layers\":\"2\",\"dilations\":\"[1]\"," \
+  "\"offset_bound\":\"2.0\",\"lambda_ref\":\"0.01\",\"params\":\"[{\\\"name\\\":" \
+  "\\\"lambda\\\",\\\"min\\\":0.002,\\\"max\\\":0.05,\\\"default\\\":0.01}]\""
+static GArray *
+fang19_decls (void)
+{
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (TensorDecl));
+  static const struct { const char *name; int cout, cin; } layers[] = {
+    { "c0", 4, 3 }, { "c1", 4, 4 }, { "c2", 4, 4 }, { "res0.a", 4, 4 }, { "res0.b", 4, 4 },
+    { "c3", 4, 4 }, { "c4", 4, 4 }, { "c5", 5 + 18 * 2, 4 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (layers); i++)
+    {
+      const int co = layers[i].cout, ci = layers[i].cin;
+      const struct { const char *suffix; int rank, s0, s1; } parts[] = {
+        { "weight", 4, co, ci }, { "bias", 1, co, 0 }, { "a_weight", 4, 2 * co, ci },
+        { "a_bias", 2, 2, co },
+      };
+      for (guint k = 0; k < G_N_ELEMENTS (parts); k++)
+        {
+          char name[32];
+          g_snprintf (name, sizeof name, "%s.%s", layers[i].name, parts[k].suffix);
+          TensorDecl d = { g_intern_string (name), parts[k].rank,
+                           { parts[k].s0, parts[k].s1, 3, 3 } };
+          g_array_append_val (a, d);
+        }
+    }
+  return a;
+}
+
 static size_t
 decl_numel (const TensorDecl *d)
 {
@@ -150,7 +183,7 @@ write_model (const char *path, guint32 seed, const char *architecture, const cha
     {
       const TensorDecl *d = &g_array_index (decls, TensorDecl, i);
       const size_t n = decl_numel (d);
-      const gboolean is_bias = d->rank == 1;
+      const gboolean is_bias = d->rank <= 2;   /* fang19's a_bias is [2, Cout] */
       const int fan_in = is_bias ? 1 : d->shape[1] * d->shape[2] * d->shape[3];
       double scale = is_bias ? 0.05 : 1.0 / sqrt ((double) fan_in);
       if (g_str_has_prefix (d->name, "conv_out2") || g_str_has_suffix (d->name, ".out.weight"))
@@ -190,6 +223,14 @@ write_csgis (const char *path, guint32 seed)
 {
   g_autoptr (GArray) decls = csgis_decls (4);
   write_model (path, seed, "csgis", CSGIS_TEST_METADATA, decls);
+}
+
+/* The fang19-rtv of Fast Filter and Joint Filter's learned method. */
+static void
+write_fang19 (const char *path, guint32 seed)
+{
+  g_autoptr (GArray) decls = fang19_decls ();
+  write_model (path, seed, "fang19", FANG19_TEST_METADATA, decls);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -350,7 +391,7 @@ test_registry (void)
 {
   static const char *const names[] = { "smooth", "magnify-detail", "remove-texture",
                                        "content-aware", "joint-filter", "abstraction",
-                                       "pencil-sketch" };
+                                       "pencil-sketch", "fast-filter" };
   const LisseEffectInfo *const *all = lisse_effects ();
   int n = 0;
   for (; all[n]; n++)
@@ -401,11 +442,12 @@ test_registry (void)
   g_assert_true (lisse_effect_find ("joint-filter")->aux == LISSE_EFFECT_AUX_GUIDE);
   g_assert_true (lisse_effect_find ("joint-filter")->aux_required);
   /* The classical methods the effects name exist as filters (csgis, Remove
-   * Texture's learned method, is a network). */
+   * Texture's learned method, and Joint Filter's learned-* are networks). */
   const LisseEffectInfo *const classic[] = { &lisse_effect_remove_texture, &lisse_effect_joint_filter };
   for (guint k = 0; k < G_N_ELEMENTS (classic); k++)
     for (int i = 0; classic[k]->choice.values[i].nick; i++)
-      if (!g_str_equal (classic[k]->choice.values[i].nick, "csgis"))
+      if (!g_str_equal (classic[k]->choice.values[i].nick, "csgis")
+          && !g_str_has_prefix (classic[k]->choice.values[i].nick, "learned-"))
         g_assert_nonnull (lisse_filter_find (classic[k]->choice.values[i].nick));
   g_assert_cmpint (lisse_effect_choice_index (&lisse_effect_remove_texture, "csgis"), >=, 0);
   g_assert_cmpstr (lisse_effect_remove_texture.choice.values[lisse_effect_remove_texture.choice.def].nick,
@@ -593,6 +635,164 @@ test_remove_texture (void)
       g_assert_cmpfloat (fabs (left - 0.2), <, 0.05);
       g_assert_cmpfloat (fabs (right - 0.8), <, 0.05);
     }
+}
+
+/* fang19-rtv run directly (net.h) at λ with @guide (NULL: self-guided),
+ * clamped: what Fast Filter and Joint Filter's learned method must give. */
+static LisseTensor *
+fang19_direct (const LisseTensor *image, double lambda, const LisseTensor *guide)
+{
+  GError *error = NULL;
+  LisseNet *net = lisse_effect_net_acquire_arch ("fang19-rtv", "fang19", &error);
+  g_assert_no_error (error);
+  LisseParams params;
+  lisse_net_params_init (net, &params);
+  g_assert_true (lisse_params_set (&params, "lambda", lambda, NULL));
+  LisseTensor *out = lisse_net_run_map (net, image, &params, guide, 0, NULL, &error);
+  g_assert_no_error (error);
+  lisse_effect_net_release (net);
+  lisse_effect_clamp (out);
+  return out;
+}
+
+/* Fast Filter is the fang19 network at λ = strength · λ_ref within the
+ * model's range; Joint Filter's learned-rtv is the same network with its
+ * kernels computed from the guide, λ = λ_ref · (r/4)². */
+static void
+test_fast_filter (void)
+{
+  g_autoptr (LisseTensor) image = test_image (3, H, W, 21);
+  g_autoptr (LisseTensor) other = test_image (3, H, W, 22);
+  const char *s2[] = { "strength=2", NULL }, *s5[] = { "strength=5", NULL };
+  g_autoptr (LisseTensor) ff1 = run_effect (&lisse_effect_fast_filter, image, NULL, NULL, 1.0, NULL);
+  g_autoptr (LisseTensor) ff2 = run_effect (&lisse_effect_fast_filter, image, NULL, "rtv", 1.0, s2);
+  g_autoptr (LisseTensor) ff5 = run_effect (&lisse_effect_fast_filter, image, NULL, "rtv", 0.5, s5);
+  g_autoptr (LisseTensor) ref1 = fang19_direct (image, 0.01, NULL);
+  g_autoptr (LisseTensor) ref2 = fang19_direct (image, 0.02, NULL);
+  g_autoptr (LisseTensor) ref5 = fang19_direct (image, 0.05, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (ff1, ref1), ==, 0.0f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (ff2, ref2), ==, 0.0f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (ff5, ref5), ==, 0.0f);   /* no spatial parameter */
+  g_test_message ("fast-filter strength 1 vs 2: %g", lisse_tensor_max_abs_diff (ff1, ff2));
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (ff1, ff2), >, 1e-4f);   /* λ reaches the network */
+
+  /* λ beyond the model's range goes to its nearest end. */
+  GError *error = NULL;
+  LisseNet *net = lisse_effect_net_acquire_arch ("fang19-rtv", "fang19", &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (lisse_effect_fang19_lambda (net, 1.0), ==, 0.01);
+  g_assert_cmpfloat (lisse_effect_fang19_lambda (net, 0.01), ==, 0.002);
+  g_assert_cmpfloat (lisse_effect_fang19_lambda (net, 100.0), ==, 0.05);
+  lisse_effect_net_release (net);
+
+  /* Joint Filter, learned: self-guided at r = 8 is Fast Filter at strength 4. */
+  const char *r8[] = { "radius=8", NULL };
+  g_autoptr (LisseTensor) self = run_effect (&lisse_effect_joint_filter, image, image,
+                                             "learned-rtv", 1.0, r8);
+  g_autoptr (LisseTensor) ref4 = fang19_direct (image, 0.04, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (self, ref4), ==, 0.0f);
+  /* Under another guide: the network's kernels from that guide. */
+  g_autoptr (LisseTensor) guided = run_effect (&lisse_effect_joint_filter, image, other,
+                                               "learned-rtv", 1.0, r8);
+  g_autoptr (LisseTensor) ref_g = fang19_direct (image, 0.04, other);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (guided, ref_g), ==, 0.0f);
+  g_test_message ("learned joint filter, own vs other guide: %g",
+                  lisse_tensor_max_abs_diff (guided, self));
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (guided, self), >, 1e-4f);
+  /* A gray guide is its gray repeated to R'G'B'; an RGBA guide's alpha plays no part. */
+  g_autoptr (LisseTensor) gray = test_image (1, H, W, 23);
+  g_autoptr (LisseTensor) gray3 = lisse_tensor_new (1, 3, H, W);
+  g_autoptr (LisseTensor) rgba = lisse_tensor_new (1, 4, H, W);
+  for (int c = 0; c < 4; c++)
+    memcpy (lisse_tensor_channel (c < 3 ? gray3 : rgba, 0, c < 3 ? c : 3),
+            lisse_tensor_channel (gray, 0, 0), lisse_tensor_plane (gray) * sizeof (float));
+  memcpy (rgba->data, gray3->data, lisse_tensor_numel (gray3) * sizeof (float));
+  g_autoptr (LisseTensor) by_gray = run_effect (&lisse_effect_joint_filter, image, gray,
+                                                "learned-rtv", 1.0, NULL);
+  g_autoptr (LisseTensor) by_gray3 = run_effect (&lisse_effect_joint_filter, image, gray3,
+                                                 "learned-rtv", 1.0, NULL);
+  g_autoptr (LisseTensor) by_rgba = run_effect (&lisse_effect_joint_filter, image, rgba,
+                                                "learned-rtv", 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (by_gray, by_gray3), ==, 0.0f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (by_rgba, by_gray3), ==, 0.0f);
+}
+
+/* An RGB(A) image of luma @y (1×1×H×W) with chroma U = @u, V = @v
+ * (colorize.c's definitions) where @where(x) holds, gray elsewhere. */
+static LisseTensor *
+chroma_image (const LisseTensor *y, int channels, float u, float v, gboolean (*where) (int x))
+{
+  LisseTensor *t = lisse_tensor_new (1, channels, y->h, y->w);
+  for (int yy = 0; yy < y->h; yy++)
+    for (int x = 0; x < y->w; x++)
+      {
+        const size_t i = (size_t) yy * y->w + x;
+        const float l = lisse_tensor_channel (y, 0, 0)[i];
+        const float r = l + (where (x) ? v : 0.0f), b = l + (where (x) ? u : 0.0f);
+        lisse_tensor_channel (t, 0, 0)[i] = r;
+        lisse_tensor_channel (t, 0, 1)[i] = (l - 0.2126f * r - 0.0722f * b) / 0.7152f;
+        lisse_tensor_channel (t, 0, 2)[i] = b;
+        if (channels == 4)
+          lisse_tensor_channel (t, 0, 3)[i] = (float) x / y->w;
+      }
+  return t;
+}
+
+static gboolean everywhere (int x) { (void) x; return TRUE; }
+static gboolean left_strip (int x) { return x < 4; }
+static gboolean nowhere (int x) { (void) x; return FALSE; }
+
+/* Joint Filter's learned colourisation (colorize.c): strokes kept, luma
+ * from the guide, one colour spread everywhere exactly (normalised
+ * convolution of a constant), two colours mixed, no strokes: gray. */
+static void
+test_colorize (void)
+{
+  g_autoptr (LisseTensor) y = test_image (1, H, W, 31);
+  for (size_t i = 0; i < lisse_tensor_numel (y); i++)   /* room for the chroma */
+    y->data[i] = 0.3f + 0.4f * y->data[i];
+  const float u = -0.06f, v = 0.08f;
+  g_autoptr (LisseTensor) full = chroma_image (y, 4, u, v, everywhere);
+  g_autoptr (LisseTensor) strip = chroma_image (y, 4, u, v, left_strip);
+  g_autoptr (LisseTensor) gray = chroma_image (y, 4, u, v, nowhere);
+  g_autoptr (LisseTensor) out_full = run_effect (&lisse_effect_joint_filter, full, y,
+                                                 "learned-colorize", 1.0, NULL);
+  g_autoptr (LisseTensor) out_strip = run_effect (&lisse_effect_joint_filter, strip, y,
+                                                  "learned-colorize", 1.0, NULL);
+  g_autoptr (LisseTensor) out_gray = run_effect (&lisse_effect_joint_filter, gray, y,
+                                                 "learned-colorize", 1.0, NULL);
+  g_test_message ("colourise: all strokes %g, one strip spread %g, no strokes %g",
+                  lisse_tensor_max_abs_diff (out_full, full), lisse_tensor_max_abs_diff (out_strip, full),
+                  lisse_tensor_max_abs_diff (out_gray, gray));
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (out_full, full), <=, 1e-5f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (out_strip, full), <=, 1e-5f);   /* alpha too */
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (out_gray, gray), <=, 1e-5f);
+  /* Two colours, left and right: every pixel's chroma between theirs. */
+  g_autoptr (LisseTensor) two = chroma_image (y, 3, u, v, left_strip);
+  for (int yy = 0; yy < H; yy++)
+    for (int x = W - 4; x < W; x++)
+      {
+        const size_t i = (size_t) yy * W + x;
+        const float l = y->data[i], r = l - v, b = l - u;
+        lisse_tensor_channel (two, 0, 0)[i] = r;
+        lisse_tensor_channel (two, 0, 1)[i] = (l - 0.2126f * r - 0.0722f * b) / 0.7152f;
+        lisse_tensor_channel (two, 0, 2)[i] = b;
+      }
+  g_autoptr (LisseTensor) out_two = run_effect (&lisse_effect_joint_filter, two, y,
+                                                "learned-colorize", 1.0, NULL);
+  for (size_t i = 0; i < (size_t) H * W; i++)
+    {
+      const float r = lisse_tensor_channel (out_two, 0, 0)[i], b = lisse_tensor_channel (out_two, 0, 2)[i];
+      const float l = 0.2126f * r + 0.7152f * lisse_tensor_channel (out_two, 0, 1)[i] + 0.0722f * b;
+      g_assert_cmpfloat (fabsf (l - y->data[i]), <=, 1e-5f);
+      g_assert_cmpfloat (fabsf (r - l), <=, v + 1e-5f);
+      g_assert_cmpfloat (fabsf (b - l), <=, -u + 1e-5f);
+    }
+  /* A gray image cannot hold colour: it gets the guide's luma. */
+  g_autoptr (LisseTensor) g1 = test_image (1, H, W, 32);
+  g_autoptr (LisseTensor) out_g1 = run_effect (&lisse_effect_joint_filter, g1, y,
+                                               "learned-colorize", 1.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (out_g1, y), <=, 1e-6f);
 }
 
 static void
@@ -976,6 +1176,20 @@ test_model_cache (void)
   g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL);
   g_assert_nonnull (strstr (error->message, "'fan18'"));
   g_clear_error (&error);
+  /* Fast Filter and Joint Filter's learned method: fang19-rtv missing, or
+   * of another architecture; the image is never returned half-done. */
+  error = run_error (&lisse_effect_fast_filter, image, NULL, NULL, 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_assert_nonnull (strstr (error->message, "fang19-rtv"));
+  g_clear_error (&error);
+  g_autofree char *fang19_path = g_build_filename (dir, "fang19-rtv.safetensors", NULL);
+  write_csgis (fang19_path, 450);
+  error = run_error (&lisse_effect_joint_filter, image, image, "learned-rtv", 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL);
+  g_assert_nonnull (strstr (error->message, "'csgis'"));
+  g_assert_nonnull (strstr (error->message, "fang19"));
+  g_clear_error (&error);
+  g_unlink (fang19_path);
   write_csgis (path, 500);
   error = run_error (&lisse_effect_smooth, image, NULL, NULL, 1.0);
   g_assert_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL);
@@ -1042,9 +1256,11 @@ main (int argc, char **argv)
   g_autofree char *smooth_path = g_build_filename (model_dir, "fan18-smooth.safetensors", NULL);
   g_autofree char *detail_path = g_build_filename (model_dir, "fan18-detail.safetensors", NULL);
   g_autofree char *csgis_path = g_build_filename (model_dir, "csgis-texture.safetensors", NULL);
+  g_autofree char *fang19_path = g_build_filename (model_dir, "fang19-rtv.safetensors", NULL);
   write_fan18 (smooth_path, 1, "fan18", FALSE);
   write_fan18 (detail_path, 2, "fan18", FALSE);
   write_csgis (csgis_path, 3);
+  write_fang19 (fang19_path, 4);
   g_setenv ("LISSE_MODEL_PATH", model_dir, TRUE);
 
   g_test_add_func ("/effects/registry", test_registry);
@@ -1055,6 +1271,8 @@ main (int argc, char **argv)
   g_test_add_func ("/effects/saliency", test_saliency);
   g_test_add_func ("/effects/remove-texture/stripes", test_remove_texture);
   g_test_add_func ("/effects/joint-filter/self-guide", test_joint_filter_self_guide);
+  g_test_add_func ("/effects/fast-filter-and-learned-joint", test_fast_filter);
+  g_test_add_func ("/effects/joint-filter/colorize", test_colorize);
   g_test_add_func ("/effects/abstraction-and-pencil", test_abstraction_and_pencil);
   g_test_add_func ("/effects/draft", test_draft);
   g_test_add_func ("/effects/argument-errors", test_argument_errors);
@@ -1068,6 +1286,7 @@ main (int argc, char **argv)
   g_unlink (smooth_path);
   g_unlink (detail_path);
   g_unlink (csgis_path);
+  g_unlink (fang19_path);
   g_rmdir (model_dir);
   g_free (model_dir);
   return status;

@@ -23,7 +23,8 @@ For every effect of `lisse effect --list` it checks:
     same size, alpha untouched, colour equal to `lisse effect` with the
     same settings within 1/255, and changed;
   - content-aware with `aux=[ load path=mask.png ]` and without a mask
-    (automatic saliency), joint-filter with a gray and a colour guide;
+    (automatic saliency), joint-filter with a gray and a colour guide,
+    and with its learned method (learned-rtv) under the colour guide;
     joint-filter without its required guide passes the input through and
     warns; an effect whose model is not found does the same; remove-texture
     with method=csgis (against `lisse effect`), and without csgis-texture
@@ -65,6 +66,7 @@ RUNS = {
     "joint-filter": ({"radius": "3", "range": "0.15"}, "joint-bilateral"),
     "abstraction": ({"lambda-f": "1.5", "edge-sigma": "1.5", "levels": "8"}, None),
     "pencil-sketch": ({"stroke-length": "8", "line-strength": "1.5"}, "colour"),
+    "fast-filter": ({"strength": "2"}, None),
 }
 AUX_EFFECTS = {"content-aware": "mask", "joint-filter": "guide"}
 # Run on a gray source too: a network effect and a classical one.
@@ -139,10 +141,11 @@ def parse_effect_list(text):
 
 
 def find_models(specs):
-    """Every model the effects offer (their "model" choices), and the ones
-    that are not in LISSE_MODEL_PATH."""
+    """Every model the effects offer (their "model" choices, and Fast
+    Filter's fang19-<filter>), and the ones that are not in LISSE_MODEL_PATH."""
     wanted = sorted({nick for s in specs.values() if s["choice"] and s["choice"][0] == "model"
-                     for nick in s["choice"][1]})
+                     for nick in s["choice"][1]}
+                    | {"fang19-" + nick for nick in specs.get("fast-filter", {}).get("choice", ("", []))[1]})
     dirs = [d for d in MODEL_PATH.split(os.pathsep) if d]
     missing = [m for m in wanted
                if not any(os.path.isfile(os.path.join(d, m + ".safetensors")) for d in dirs)]
@@ -319,6 +322,11 @@ def main():
             ["remove-texture", "--set", "strength=1.5", "--choice", "csgis"])
         add("remove-texture-csgis-no-model", ["lisse:remove-texture", "method=csgis"], None,
             {"LISSE_MODEL_PATH": empty})
+    # Joint Filter's learned method (fang19-rtv, shipped) under a colour guide.
+    guide = os.path.join(TMP, "guide-rgb.png")
+    add("joint-filter-learned",
+        ["lisse:joint-filter", "radius=6", "method=learned-rtv", "aux=[", "load", f"path={guide}", "]"],
+        ["joint-filter", "--set", "radius=6", "--choice", "learned-rtv", "--aux", guide])
     # GEGL level 1: `gegl -s 0.5` with mipmap rendering on.
     for name in ("smooth", "abstraction"):
         jobs[("gegl-half", name)] = ([GEGL, src, "-s", "0.5", "-o",

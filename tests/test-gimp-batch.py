@@ -23,7 +23,8 @@ arguments and exports the results; Python then checks:
     type, range, default, choice values, mask / guide;
   - every procedure runs (Content-Aware with a mask and without, i.e. with
     automatic saliency; Remove Texture with a classical filter and with
-    #:method "csgis"): same size, alpha bit for bit, colours changed,
+    #:method "csgis"; Joint Filter with a classical filter and with its
+    learned #:method "learned-rtv"; Fast Filter): same size, alpha bit for bit, colours changed,
     and the same pixels (within 1/255) as `lisse effect` with the same
     settings — so formats, channel order, gray, and where the mask and the
     guide are read are right;
@@ -128,8 +129,10 @@ EFFECT_RUNS = {
                       ("mode", "background"), "mask"),
     "content-aware-auto": ("content-aware", {"gain": 3.0}, ("mode", "foreground"), None),
     "joint-filter": ("joint-filter", {"radius": 3.0, "range": 0.1}, ("method", "guided"), "guide"),
+    "joint-filter-learned": ("joint-filter", {"radius": 6.0}, ("method", "learned-rtv"), "guide"),
     "abstraction": ("abstraction", {"lambda-f": 2.0, "levels": 4}, None, None),
     "pencil-sketch": ("pencil-sketch", {"stroke-length": 6.0}, ("style", "colour"), None),
+    "fast-filter": ("fast-filter", {"strength": 2.0}, ("filter", "rtv"), None),
     "gray": ("smooth", {"lambda-f": 3.0}, None, None),
 }
 
@@ -171,6 +174,7 @@ SETUP = {
                      " (gimp-item-set-visible mask FALSE) (gimp-selection-none img)"
                      % MASK_RECT,
     "joint-filter": "(define guide (add-hidden-layer img \"guide.png\"))",
+    "joint-filter-learned": "(define guide (add-hidden-layer img \"guide.png\"))",
     "selection": "(gimp-image-select-rectangle img CHANNEL-OP-REPLACE %d %d %d %d)" % SEL,
     "bad-guide-size": "(define guide (add-hidden-layer img \"guide-small.png\"))",
     "bad-two-drawables": "(define l2 (car (gimp-layer-copy l)))"
@@ -394,7 +398,7 @@ def main():
                 procs = parse_pluginrc(f.read())
         except OSError:
             procs = {}
-        tap(len(specs) == 7 and sorted("plug-in-lisse-" + e for e in specs) == sorted(procs),
+        tap(len(specs) == 8 and sorted("plug-in-lisse-" + e for e in specs) == sorted(procs),
             "one procedure per effect: " + ", ".join(sorted(procs)),
             f"effects {sorted(specs)}, procedures {sorted(procs)}")
         for effect, spec in specs.items():

@@ -108,8 +108,8 @@ def list_effects():
 
 
 EFFECTS = list_effects()
-tap(len(EFFECTS) == 7 and all(e["params"] for e in EFFECTS),
-    f"lisse effect --list names 7 effects with parameters ({', '.join(e['name'] for e in EFFECTS)})")
+tap(len(EFFECTS) == 8 and all(e["params"] for e in EFFECTS),
+    f"lisse effect --list names 8 effects with parameters ({', '.join(e['name'] for e in EFFECTS)})")
 
 model_dirs = [d for d in os.environ.get("LISSE_MODEL_PATH", "").split(os.pathsep) if d]
 if not any(os.path.exists(os.path.join(d, "fan18-smooth.safetensors")) for d in model_dirs):

@@ -44,6 +44,40 @@ LisseTensor *lisse_effect_smooth_with (const char          *model,
                                        const LisseProgress *progress,
                                        GError             **error);
 
+/* The λ a Fang 2019 model (architecture "fang19") runs at for @lambda_scale:
+ * @lambda_scale × the model's reference λ (its default), brought to the
+ * nearest end of the λ range it was trained on. */
+double       lisse_effect_fang19_lambda (const LisseNet *net, double lambda_scale);
+
+/* @guide (1×C×H×W, C = 1..4) as the 1×3×H×W R'G'B' guide fang19 takes: a
+ * view of the colour planes of an RGB(A) guide (valid while @guide is), or
+ * a gray guide repeated. */
+LisseTensor *lisse_effect_guide_rgb     (const LisseTensor *guide, GError **error);
+
+/* Runs the Fang 2019 model @model over @image at
+ * lisse_effect_fang19_lambda (@lambda_scale), its kernels computed from
+ * @guide (1×C×H×W, C = 1..4, the same size: gray repeated to R'G'B',
+ * alpha unused) or, when @guide is NULL, from @image itself.  The result
+ * is NOT clamped.  Errors name the model. */
+LisseTensor *lisse_effect_fang19_with   (const char          *model,
+                                         const LisseTensor   *image,
+                                         double               lambda_scale,
+                                         const LisseTensor   *guide,
+                                         const LisseProgress *progress,
+                                         GError             **error);
+
+/* Colourisation from strokes (colorize.c): the colour strokes painted on
+ * the gray @image spread along the edges of @guide (the same size, 1..4
+ * channels) by the kernels of the fang19 model @model at @lambda_scale
+ * (lisse_effect_fang19_lambda), the luma taken from @guide.  Clamped;
+ * alpha copied from @image. */
+LisseTensor *lisse_effect_colorize_strokes (const char          *model,
+                                            const LisseTensor   *image,
+                                            const LisseTensor   *guide,
+                                            double               lambda_scale,
+                                            const LisseProgress *progress,
+                                            GError             **error);
+
 /* Clamps the colour channels of @image to [0, 1] in place (alpha is left
  * as it is). */
 void         lisse_effect_clamp       (LisseTensor *image);

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Helpers the effects share (effect-private.h): running a λf-conditioned
- * network through the cache, clamping, alpha, luma and a Gaussian blur. */
+ * network (or a Fang 2019 one) through the cache, clamping, alpha, luma and a Gaussian blur. */
 #include "effect-private.h"
 
 #include "lisse-error.h"
@@ -41,6 +41,54 @@ lisse_effect_smooth_with (const char *model, const LisseTensor *image,
     }
   out = lisse_net_run_map (net, image, &params, lambda_map, 0, progress, error);
 done:
+  lisse_effect_net_release (net);
+  return out;
+}
+
+double
+lisse_effect_fang19_lambda (const LisseNet *net, double lambda_scale)
+{
+  LisseParams params;
+  lisse_net_params_init (net, &params);
+  const LisseParamSpec *spec = lisse_params_find (&params, "lambda");
+  g_return_val_if_fail (spec, NAN);
+  return CLAMP (lambda_scale * spec->def, spec->min, spec->max);
+}
+
+LisseTensor *
+lisse_effect_guide_rgb (const LisseTensor *guide, GError **error)
+{
+  if (guide->c >= 3)
+    return lisse_tensor_new_view (guide->data, 1, 3, guide->h, guide->w);
+  LisseTensor *map = lisse_tensor_try_new_uninit (1, 3, guide->h, guide->w, error);
+  if (map)
+    for (int c = 0; c < 3; c++)
+      memcpy (lisse_tensor_channel (map, 0, c), lisse_tensor_channel (guide, 0, 0),
+              lisse_tensor_plane (guide) * sizeof (float));
+  return map;
+}
+
+LisseTensor *
+lisse_effect_fang19_with (const char *model, const LisseTensor *image, double lambda_scale,
+                          const LisseTensor *guide, const LisseProgress *progress,
+                          GError **error)
+{
+  LisseNet *net = lisse_effect_net_acquire_arch (model, "fang19", error);
+  if (!net)
+    return NULL;
+  LisseTensor *out = NULL;
+  g_autoptr (LisseTensor) map = NULL;
+  LisseParams params;
+  lisse_net_params_init (net, &params);
+  GError *local = NULL;
+  if (!lisse_params_set (&params, "lambda", lisse_effect_fang19_lambda (net, lambda_scale),
+                         &local))
+    {
+      lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT, "model '%s': %s", model, local->message);
+      g_error_free (local);
+    }
+  else if (!guide || (map = lisse_effect_guide_rgb (guide, error)))
+    out = lisse_net_run_map (net, image, &params, map, 0, progress, error);
   lisse_effect_net_release (net);
   return out;
 }

@@ -21,6 +21,7 @@ static const LisseEffectInfo *const effects[] = {
   &lisse_effect_joint_filter,
   &lisse_effect_abstraction,
   &lisse_effect_pencil_sketch,
+  &lisse_effect_fast_filter,
   NULL,
 };
 

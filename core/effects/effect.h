@@ -2,14 +2,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Effects: what a user applies — Smooth, Magnify Detail, Remove Texture,
- * Content-Aware, Joint Filter, Abstraction, Pencil Sketch — declared once
- * and run by one function each.  The GEGL operations (core/gegl/effect-ops.c),
- * the GIMP procedures (plugin/) and the command line (`lisse effect`) are all
- * generated from this registry, so a parameter's name, range and default,
- * the list of choices (models, methods, modes) and the pixels computed are
- * the same everywhere: a dialog's on-canvas preview (the GEGL op in GIMP's
- * core) and the plug-in's final result (the plug-in process) come from the
- * same lisse_effect_run().
+ * Content-Aware, Joint Filter, Abstraction, Pencil Sketch, Fast Filter —
+ * declared once and run by one function each.  The GEGL operations
+ * (core/gegl/effect-ops.c), the GIMP procedures (plugin/) and the command
+ * line (`lisse effect`) are all generated from this registry, so a
+ * parameter's name, range and default, the list of choices (models,
+ * methods, modes) and the pixels computed are the same everywhere: a
+ * dialog's on-canvas preview (the GEGL op in GIMP's core) and the
+ * plug-in's final result (the plug-in process) come from the same
+ * lisse_effect_run().
  *
  * An effect sees non-linear sRGB (R'G'B') floats, 1–4 channels (gray, gray +
  * alpha, RGB, RGBA); alpha is copied through untouched, gray is handled as
@@ -124,7 +125,7 @@ struct _LisseEffectInfo
 };
 
 /* NULL-terminated, stable order: smooth, magnify-detail, remove-texture,
- * content-aware, joint-filter, abstraction, pencil-sketch. */
+ * content-aware, joint-filter, abstraction, pencil-sketch, fast-filter. */
 const LisseEffectInfo *const *lisse_effects      (void);
 const LisseEffectInfo        *lisse_effect_find  (const char *name);
 

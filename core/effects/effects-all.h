@@ -14,3 +14,4 @@ extern const LisseEffectInfo lisse_effect_content_aware;
 extern const LisseEffectInfo lisse_effect_joint_filter;
 extern const LisseEffectInfo lisse_effect_abstraction;
 extern const LisseEffectInfo lisse_effect_pencil_sketch;
+extern const LisseEffectInfo lisse_effect_fast_filter;

@@ -90,20 +90,23 @@ def write_inputs(folder):
 def make_models(folder, shipped=None):
     """The models the effects name, in @folder (made if missing): tiny
     random-weight fan18-smooth and fan18-detail (NumPy), and csgis-texture
-    linked from @shipped (the repository's data/models: cheap on a tiny
-    image) or, without it, a tiny random one (PyTorch).  Returns None, or
-    why csgis-texture is missing."""
+    and fang19-rtv linked from @shipped (the repository's data/models: cheap
+    on a tiny image) or, without it, tiny random ones (PyTorch).  Returns
+    None, or why one of those two is missing."""
     import lisse_testlib
     os.makedirs(folder, exist_ok=True)
     lisse_testlib.tiny_fan18_model(os.path.join(folder, "fan18-smooth.safetensors"), 11)
     lisse_testlib.tiny_fan18_model(os.path.join(folder, "fan18-detail.safetensors"), 12)
-    csgis = os.path.join(folder, "csgis-texture.safetensors")
-    source = os.path.join(shipped, "csgis-texture.safetensors") if shipped else None
-    if source and os.path.exists(source):
-        os.symlink(os.path.abspath(source), csgis)
-        return None
-    try:
-        lisse_testlib.tiny_csgis_model(csgis, 13)
-        return None
-    except ImportError as e:
-        return f"no csgis-texture: no shipped model and no PyTorch ({e.name})"
+    missing = []
+    for name, make in (("csgis-texture", lisse_testlib.tiny_csgis_model),
+                       ("fang19-rtv", lisse_testlib.tiny_fang19_model)):
+        path = os.path.join(folder, name + ".safetensors")
+        source = os.path.join(shipped, name + ".safetensors") if shipped else None
+        if source and os.path.exists(source):
+            os.symlink(os.path.abspath(source), path)
+            continue
+        try:
+            make(path, 13)
+        except ImportError as e:
+            missing.append(f"no {name}: no shipped model and no PyTorch ({e.name})")
+    return "; ".join(missing) or None

@@ -21,7 +21,7 @@ import sys
 from collections import Counter, OrderedDict
 from typing import List
 
-from .model_card import count_parameters, read_log, read_metadata, sha256, training_time
+from .model_card import card_head, read_log, read_metadata, sha256, training_time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEXTURE_MANIFEST = os.path.join(HERE, "..", "corpus", "texture-manifest.json")
@@ -91,15 +91,8 @@ def main(argv=None) -> int:
     trains = [r for r in log if r["kind"] == "train"]
     name = meta.get("name", os.path.basename(a.model).rsplit(".", 1)[0])
     hours = training_time(log) / 3600
-    w: List[str] = []
+    w: List[str] = card_head(a.model, name)
     p = w.append
-    p(f"# Model card: {name}")
-    p("")
-    p(f"`{os.path.basename(a.model)}` — sha256 `{sha256(a.model)}`, {os.path.getsize(a.model) / 1e6:.1f} MB, "
-      f"{count_parameters(a.model):,} parameters.  Weights licensed GPL-3.0-or-later, as Lisse.")
-    p("")
-    p("## What it is")
-    p("")
     p("Wang et al., \"Contrastive Semantic-Guided Image Smoothing Network\", Computer Graphics Forum "
       "2022 (CSGIS-Net): its smoothing network (§3.2, Fig. 2) trained for texture removal with its "
       "losses (eq. 5–9, 11).  Used by Remove Texture's method `csgis`.")

@@ -82,6 +82,15 @@ def training_time(log: List[Dict]) -> float:
     return total
 
 
+def card_head(model_path: str, name: str) -> List[str]:
+    """The card's title, the file line (hash, size, parameters, licence) and
+    the "What it is" heading: the same on every card."""
+    return [f"# Model card: {name}", "",
+            f"`{os.path.basename(model_path)}` — sha256 `{sha256(model_path)}`, "
+            f"{os.path.getsize(model_path) / 1e6:.1f} MB, {count_parameters(model_path):,} parameters.  "
+            "Weights licensed GPL-3.0-or-later, as Lisse.", "", "## What it is", ""]
+
+
 def corpus_section(manifest_path: str, manifest_hash: str) -> List[str]:
     with open(manifest_path) as f:
         m = json.load(f)
@@ -139,16 +148,8 @@ def main(argv=None) -> int:
     where = "GPU" if str(device).startswith("cuda") else "CPU"
     hours = training_time(log) / 3600.0
 
-    out: List[str] = []
+    out: List[str] = card_head(args.model, name)
     w = out.append
-    w(f"# Model card: {name}")
-    w("")
-    w(f"`{os.path.basename(args.model)}` — sha256 `{sha256(args.model)}`, "
-      f"{os.path.getsize(args.model) / 1e6:.1f} MB, {count_parameters(args.model):,} parameters.  "
-      "Weights licensed GPL-3.0-or-later, as Lisse.")
-    w("")
-    w("## What it is")
-    w("")
     w(f"Fan, Yang, Wipf, Chen, Tong, \"Image Smoothing via Unsupervised Learning\", ACM TOG 37(6), 2018: "
       f"the network of §3.3 trained without labels on the paper's energy E = Ed + λf·Ef + λe·Ee "
       f"(eq. 1–8), preset **{preset}** (`training/lisse_train/fan18_energy.py`, PRESETS).")
