@@ -384,8 +384,16 @@ layer_offsets (Runner *r, const LisseTensor *x, int l, GError **error)
                                     2 * FANG19_POINTS, FALSE, error);
   const float bnd = (float) p->offset_bound;
   if (off)
-    for (size_t i = 0; i < lisse_tensor_numel (off); i++)
-      off->data[i] = bnd * tanhf (off->data[i] / bnd);
+    {
+      /* Three passes rather than one loop of libm's tanhf, which stays
+       * scalar: lisse_tanh_inplace is vectorised (1.4 ulp). */
+      const size_t n = lisse_tensor_numel (off);
+      for (size_t i = 0; i < n; i++)
+        off->data[i] /= bnd;
+      lisse_tanh_inplace (off);
+      for (size_t i = 0; i < n; i++)
+        off->data[i] *= bnd;
+    }
   return off;
 }
 

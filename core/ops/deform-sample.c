@@ -6,6 +6,7 @@
  * (pixel, kernel point) into a "tap" — four plane indices and four bilinear
  * weights, with any per-point factor (the average's weight, DCNv2's mask)
  * already multiplied in — and then sweep the channels with those taps. */
+#include "fast-exp.h"
 #include "ops-conv.h"
 #include "simd-clones.h"
 #include "tensor.h"
@@ -280,7 +281,7 @@ affinity_segment (const LisseTensor *x, const LisseTensor *feat, const LisseTens
     {
       float *restrict d = s->wk + (size_t) kk * DWA_SEGMENT;
       for (int t = 0; t < nx; t++)
-        den[t] += d[t] = expf (d[t] - acc[t]);
+        den[t] += d[t] = fast_expf (d[t] - acc[t]);   /* vectorised; libm's is not */
     }
   for (int t = 0; t < nx; t++)
     acc[t] = den[t];   /* the softmax's sum */
