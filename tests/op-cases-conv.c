@@ -18,7 +18,8 @@
  *   conv2d, conv_transpose2d, deform_conv2d, matmul, linear_*:
  *                               abs 2e-5, rel 1e-5
  *   deform_affinity_average:    abs 5e-5, rel 2e-5  (a softmax of ≤ 49 points
- *                               and a division by a sum ≥ eps ≥ 1e-3)
+ *                               and a division by a sum ≥ eps ≥ 1e-3);
+ *                               by row bands: the whole op's bits, exactly
  *   deform_weighted_average:    abs 2e-5, rel 1e-5  (≤ 4·49 terms; the
  *                               bilinear weights are rounded to float once)
  *   batchnorm:                  abs 1e-5, rel 1e-5  (one multiply-add per
@@ -665,6 +666,49 @@ case_deform_affinity_average (OpCheck *check)
 
   g_free (base);
   g_free (what);
+  lisse_tensor_free (x);
+  lisse_tensor_free (feat);
+  lisse_tensor_free (off);
+}
+
+/* The same op by row bands (lisse_deform_affinity_average_rows, as fang19
+ * calls it): random bands, each with offsets for its rows plus random
+ * extra rows on either side, must give the whole-image op bit for bit. */
+static void
+case_deform_affinity_average_rows (OpCheck *check)
+{
+  DeformCfg cfg;
+  rand_deform_cfg (check, &cfg);
+  const int nf = op_rand_int (check, 1, 5);
+  LisseTensor *x = op_rand_tensor (check, cfg.n, cfg.c, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *feat = op_rand_tensor (check, cfg.n, nf, cfg.h, cfg.w, -1.f, 1.f);
+  LisseTensor *off = rand_offsets (check, &cfg);
+  char *base = deform_what ("deform_affinity_average_rows", &cfg);
+  GError *fe = NULL, *re = NULL;
+  LisseTensor *whole = lisse_deform_affinity_average (x, feat, off, cfg.kh, cfg.kw, cfg.dil_h,
+                                                      cfg.dil_w, 1e-3f, &re);
+  LisseTensor *banded = lisse_tensor_new (cfg.n, cfg.c, cfg.h, cfg.w);
+  for (int y0 = 0, y1; y0 < cfg.h && !fe; y0 = y1)
+    {
+      /* (MIN and MAX evaluate their arguments twice: draw first.) */
+      const int rows = op_rand_int (check, 1, 9), before = op_rand_int (check, 0, 2),
+                after = op_rand_int (check, 0, 2);
+      y1 = MIN (cfg.h, y0 + rows);
+      const int ia = MAX (0, y0 - before), ib = MIN (cfg.h, y1 + after);
+      LisseTensor *band = lisse_tensor_new (cfg.n, off->c, ib - ia, cfg.w);
+      for (int ni = 0; ni < cfg.n; ni++)
+        for (int c = 0; c < off->c; c++)
+          memcpy (lisse_tensor_channel (band, ni, c),
+                  lisse_tensor_channel (off, ni, c) + (size_t) ia * cfg.w,
+                  (size_t) (ib - ia) * cfg.w * sizeof (float));
+      lisse_deform_affinity_average_rows (x, feat, band, ia, y0, y1, cfg.kh, cfg.kw, cfg.dil_h,
+                                          cfg.dil_w, 1e-3f, banded, &fe);
+      lisse_tensor_free (band);
+    }
+  if (fe)
+    g_clear_pointer (&banded, lisse_tensor_free);
+  compare_and_free (check, base, banded, whole, fe, re, 0.0, 0.0);
+  g_free (base);
   lisse_tensor_free (x);
   lisse_tensor_free (feat);
   lisse_tensor_free (off);
@@ -1337,6 +1381,7 @@ const OpCase op_cases_conv[] = {
   { "conv_transpose2d", case_conv_transpose2d },
   { "deform_weighted_average", case_deform_weighted_average },
   { "deform_affinity_average", case_deform_affinity_average },
+  { "deform_affinity_average_rows", case_deform_affinity_average_rows },
   { "deform_conv2d", case_deform_conv2d },
   { "matmul", case_matmul },
   { "linear_channels", case_linear_channels },

@@ -43,7 +43,8 @@
  *   (bilinear reads, zero outside the image, as the engine's deformable
  *   ops; the plane of ones 1 keeps the weights summing to one at borders,
  *   ε = FANG19_BORDER_EPS keeps the pixel's own value where every point
- *   falls outside): one lisse_deform_affinity_average per layer.
+ *   falls outside): one lisse_deform_affinity_average per layer, made
+ *   band by band with the offsets of the band's rows only (below).
  *   The result is Z_L.
  *
  * Halo (fang19_model.halo_radius): the extractor reaches 1 + 1 + 3 +
@@ -320,7 +321,7 @@ run_conv_part (Runner *r, int k, const LisseTensor *x, int co0, int nco, gboolea
   if (!y)
     return NULL;
   r->done += (double) nw_part * y->h * y->w;
-  if (!lisse_progress_report (r->progress, r->done / r->total, error))
+  if (!lisse_progress_report (r->progress, MIN (1.0, r->done / r->total), error))
     g_clear_pointer (&y, lisse_tensor_free);
   return y;
 }
@@ -354,33 +355,118 @@ pad_even (const LisseTensor *x, GError **error)
   return y;
 }
 
-/* Nearest ×2 upsampling of @x, cropped to h×w (consumes @x). */
+/* The extractor's full-resolution convolutions run in bands of this many
+ * output rows (of c2's half-size output at the front, of c4's output at the
+ * back), so that two 16-channel full-size planes sets are never in memory
+ * together: with the banded offsets below, fang19's peak is about 30 float
+ * planes a pixel, and a 12 MP image runs whole within 1.5 GB. */
+#define EXTRACT_BAND 64
+
+/* Rows [@a, @b) of @x's channels as a tensor of their own. */
 static LisseTensor *
-upsample2 (LisseTensor *x, int h, int w, GError **error)
+copy_rows (const LisseTensor *x, int a, int b, GError **error)
 {
-  LisseTensor *y = lisse_tensor_try_new (1, x->c, h, w, error);
-  if (y)
+  LisseTensor *band = lisse_tensor_try_new_uninit (1, x->c, b - a, x->w, error);
+  if (band)
     for (int c = 0; c < x->c; c++)
-      {
-        const float *s = lisse_tensor_channel (x, 0, c);
-        float *d = lisse_tensor_channel (y, 0, c);
-        for (int yy = 0; yy < h; yy++)
-          for (int xx = 0; xx < w; xx++)
-            d[(size_t) yy * w + xx] = s[(size_t) (yy / 2) * x->w + xx / 2];
-      }
-  lisse_tensor_free (x);
-  return y;
+      memcpy (lisse_tensor_channel (band, 0, c), lisse_tensor_channel (x, 0, c) + (size_t) a * x->w,
+              (size_t) (b - a) * x->w * sizeof (float));
+  return band;
 }
 
-/* Layer @l's offsets, B·tanh(o / B) of its 18 channels of c5's output,
- * computed from c5's input @x only when the layer needs them: the 18·L
- * offset channels are never all in memory at once (a third of fang19's
- * peak, which sets how large its tiles can be). */
+/* @rows rows of @src, from its row @src_y0, into @dst from its row
+ * @dst_y0 (the same channels and width). */
+static void
+put_rows (LisseTensor *dst, int dst_y0, const LisseTensor *src, int src_y0, int rows)
+{
+  for (int c = 0; c < dst->c; c++)
+    memcpy (lisse_tensor_channel (dst, 0, c) + (size_t) dst_y0 * dst->w,
+            lisse_tensor_channel (src, 0, c) + (size_t) src_y0 * src->w,
+            (size_t) rows * dst->w * sizeof (float));
+}
+
+/* c0, c1 and c2 (stride 2) on the even-sized guide @xp, band by band: the
+ * half-size result.  A band of half-size rows [j0, j1) needs the input rows
+ * [2·j0 − 4, 2·j1 + 4) (each 3×3 layer reaches one row further; the band's
+ * own first and last rows, zero-padded, are not used). */
 static LisseTensor *
-layer_offsets (Runner *r, const LisseTensor *x, int l, GError **error)
+extract_front (Runner *r, const LisseTensor *xp, GError **error)
+{
+  const int hh = xp->h / 2;
+  LisseTensor *half = lisse_tensor_try_new_uninit (1, r->p->width, hh, xp->w / 2, error);
+  for (int j0 = 0; half && j0 < hh; j0 += EXTRACT_BAND)
+    {
+      const int j1 = MIN (hh, j0 + EXTRACT_BAND);
+      const int a = MAX (0, 2 * j0 - 4), b = MIN (xp->h, 2 * j1 + 4);   /* a even */
+      LisseTensor *x = copy_rows (xp, a, b, error);
+      if (x)
+        x = run_conv (r, L_C0, x, TRUE, TRUE, error);
+      if (x)
+        x = run_conv (r, L_C1, x, TRUE, TRUE, error);
+      if (x)
+        x = run_conv (r, L_C2, x, TRUE, TRUE, error);
+      if (x)
+        put_rows (half, j0, x, j0 - a / 2, j1 - j0);
+      else
+        g_clear_pointer (&half, lisse_tensor_free);
+      lisse_tensor_free (x);
+    }
+  return half;
+}
+
+/* The nearest ×2 upsampling of the half-size @half, c3 and c4, band by
+ * band: c5's input, @h × @w.  Output rows [y0, y1) need the upsampled rows
+ * [y0 − 2, y1 + 2). */
+static LisseTensor *
+extract_back (Runner *r, const LisseTensor *half, int h, int w, GError **error)
+{
+  LisseTensor *out = lisse_tensor_try_new_uninit (1, half->c, h, w, error);
+  for (int y0 = 0; out && y0 < h; y0 += EXTRACT_BAND)
+    {
+      const int y1 = MIN (h, y0 + EXTRACT_BAND);
+      const int a = MAX (0, y0 - 2), b = MIN (h, y1 + 2);
+      LisseTensor *x = lisse_tensor_try_new_uninit (1, half->c, b - a, w, error);
+      if (x)
+        for (int c = 0; c < half->c; c++)
+          {
+            const float *s = lisse_tensor_channel (half, 0, c);
+            float *d = lisse_tensor_channel (x, 0, c);
+            for (int yy = a; yy < b; yy++)
+              for (int xx = 0; xx < w; xx++)
+                d[(size_t) (yy - a) * w + xx] = s[(size_t) (yy / 2) * half->w + xx / 2];
+          }
+      if (x)
+        x = run_conv (r, L_C3 (r->p), x, TRUE, TRUE, error);
+      if (x)
+        x = run_conv (r, L_C4 (r->p), x, TRUE, TRUE, error);
+      if (x)
+        put_rows (out, y0, x, y0 - a, y1 - y0);
+      else
+        g_clear_pointer (&out, lisse_tensor_free);
+      lisse_tensor_free (x);
+    }
+  return out;
+}
+
+/* Rows of offsets made at a time: a band's offsets (18 planes of its
+ * rows) and its slice of c5's input are all the layer holds besides the
+ * whole-image planes, so 18·L offset planes are never in memory at once —
+ * they would be a third of fang19's peak, which sets how large an image
+ * runs whole. */
+#define OFFSET_BAND 128
+
+/* Layer @l's offsets for the image rows [@ia, @ib), B·tanh(o / B) of its 18
+ * channels of c5's output, computed from those rows of c5's input @x.  The
+ * rows next to the band's ends see zero padding where the image goes on, so
+ * callers use only the rows one inside (or at the image's edge). */
+static LisseTensor *
+layer_offsets (Runner *r, const LisseTensor *x, int l, int ia, int ib, GError **error)
 {
   const Fang19 *p = r->p;
-  LisseTensor *off = run_conv_part (r, L_C5 (p), x, FANG19_FEATURES + 2 * FANG19_POINTS * l,
+  g_autoptr (LisseTensor) band = copy_rows (x, ia, ib, error);
+  if (!band)
+    return NULL;
+  LisseTensor *off = run_conv_part (r, L_C5 (p), band, FANG19_FEATURES + 2 * FANG19_POINTS * l,
                                     2 * FANG19_POINTS, FALSE, error);
   const float bnd = (float) p->offset_bound;
   if (off)
@@ -395,6 +481,25 @@ layer_offsets (Runner *r, const LisseTensor *x, int l, GError **error)
         off->data[i] *= bnd;
     }
   return off;
+}
+
+/* One averaging layer: @z filtered with the features @feat and layer @l's
+ * offsets, made band by band from c5's input @x. */
+static LisseTensor *
+average_layer (Runner *r, const LisseTensor *z, const LisseTensor *feat, const LisseTensor *x,
+               int l, GError **error)
+{
+  const int h = z->h;
+  LisseTensor *next = lisse_tensor_try_new_uninit (1, z->c, h, z->w, error);
+  for (int y0 = 0; next && y0 < h; y0 += OFFSET_BAND)
+    {
+      const int y1 = MIN (h, y0 + OFFSET_BAND), ia = MAX (0, y0 - 1), ib = MIN (h, y1 + 1);
+      g_autoptr (LisseTensor) off = layer_offsets (r, x, l, ia, ib, error);
+      if (!off || !lisse_deform_affinity_average_rows (z, feat, off, ia, y0, y1, 3, 3, 1, 1,
+                                                       FANG19_BORDER_EPS, next, error))
+        g_clear_pointer (&next, lisse_tensor_free);
+    }
+  return next;
 }
 
 /* @param_map, when given, is the guide (1×3×H×W R'G'B' in [0, 1]): the
@@ -418,13 +523,9 @@ fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *
       r.total += px * l->cout * l->cin * 9;
     }
 
-  LisseTensor *x = pad_even (guide, error);
-  if (x)
-    x = run_conv (&r, L_C0, x, TRUE, TRUE, error);
-  if (x)
-    x = run_conv (&r, L_C1, x, TRUE, TRUE, error);
-  if (x)
-    x = run_conv (&r, L_C2, x, TRUE, TRUE, error);
+  LisseTensor *padded = pad_even (guide, error);
+  LisseTensor *x = padded ? extract_front (&r, padded, error) : NULL;
+  lisse_tensor_free (padded);
   for (int i = 0; x && i < p->n_blocks; i++)
     {
       LisseTensor *a = run_conv (&r, L_RES (i, 0), x, FALSE, TRUE, error);
@@ -437,26 +538,26 @@ fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *
       x = b;
     }
   if (x)
-    x = upsample2 (x, h, w, error);
-  if (x)
-    x = run_conv (&r, L_C3 (p), x, TRUE, TRUE, error);
-  if (x)
-    x = run_conv (&r, L_C4 (p), x, TRUE, TRUE, error);
+    {
+      LisseTensor *half = x;
+      x = extract_back (&r, half, h, w, error);
+      lisse_tensor_free (half);
+    }
   /* c5 in parts: the features now, each layer's offsets when it runs. */
   g_autoptr (LisseTensor) c5_in = x;
   g_autoptr (LisseTensor) feat = c5_in ? run_conv_part (&r, L_C5 (p), c5_in, 0, FANG19_FEATURES,
                                                         FALSE, error) : NULL;
-  LisseTensor *z = feat ? lisse_tensor_copy (rgb) : NULL;
-  for (int l = 0; z && l < p->n_layers; l++)
+  /* Layer 0 reads the target itself: no copy of it. */
+  LisseTensor *z = NULL;
+  for (int l = 0; feat && l < p->n_layers; l++)
     {
-      g_autoptr (LisseTensor) off = layer_offsets (&r, c5_in, l, error);
-      LisseTensor *next = off ? lisse_deform_affinity_average (z, feat, off, 3, 3, 1, 1,
-                                                               FANG19_BORDER_EPS, error) : NULL;
+      LisseTensor *next = average_layer (&r, l ? z : rgb, feat, c5_in, l, error);
       lisse_tensor_free (z);
-      z = next;
-      if (z && !lisse_progress_report (progress, 1.0, error))
-        g_clear_pointer (&z, lisse_tensor_free);
+      if (!(z = next))
+        break;
     }
+  if (z && !lisse_progress_report (progress, 1.0, error))
+    g_clear_pointer (&z, lisse_tensor_free);
   return z;
 }
 

@@ -206,19 +206,20 @@ typedef struct
 
 SIMD_CLONES static void
 affinity_segment (const LisseTensor *x, const LisseTensor *feat, const LisseTensor *offsets,
-                  int ni, int y, int x0, int nx, int kh, int kw, int dil_h, int dil_w,
-                  float eps, LisseTensor *out, const AffinityScratch *s)
+                  int off_y0, int ni, int y, int x0, int nx, int kh, int kw, int dil_h,
+                  int dil_w, float eps, LisseTensor *out, const AffinityScratch *s)
 {
   const int h = x->h, w = x->w, k = kh * kw;
   const int pad_h = dil_h * (kh - 1) / 2, pad_w = dil_w * (kw - 1) / 2;
   const size_t plane = lisse_tensor_plane (x), row = (size_t) y * w + x0;
+  const size_t orow = (size_t) (y - off_y0) * w + x0;   /* the same pixel in @offsets */
   float *restrict acc = s->acc, *restrict den = s->den;
 
   for (int kk = 0; kk < k; kk++)
     {
       const int i = kk / kw, j = kk % kw;
-      const float *restrict dy = lisse_tensor_channel (offsets, ni, 2 * kk) + row;
-      const float *restrict dx = lisse_tensor_channel (offsets, ni, 2 * kk + 1) + row;
+      const float *restrict dy = lisse_tensor_channel (offsets, ni, 2 * kk) + orow;
+      const float *restrict dx = lisse_tensor_channel (offsets, ni, 2 * kk + 1) + orow;
       int *restrict i0 = &AFF_AT (s->idx, kk, 0, 0), *restrict i1 = &AFF_AT (s->idx, kk, 1, 0);
       int *restrict i2 = &AFF_AT (s->idx, kk, 2, 0), *restrict i3 = &AFF_AT (s->idx, kk, 3, 0);
       float *restrict w0 = &AFF_AT (s->wt, kk, 0, 0), *restrict w1 = &AFF_AT (s->wt, kk, 1, 0);
@@ -322,22 +323,32 @@ affinity_segment (const LisseTensor *x, const LisseTensor *feat, const LisseTens
   (void) plane;
 }
 
-LisseTensor *
-lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
-                               const LisseTensor *offsets, int kh, int kw, int dil_h,
-                               int dil_w, float eps, GError **error)
+gboolean
+lisse_deform_affinity_average_rows (const LisseTensor *x, const LisseTensor *feat,
+                                    const LisseTensor *offsets, int off_y0, int y_begin,
+                                    int y_end, int kh, int kw, int dil_h, int dil_w, float eps,
+                                    LisseTensor *out, GError **error)
 {
-  g_return_val_if_fail (x && feat && offsets, NULL);
-  if (!check_sampling ("deform_affinity_average", x, offsets, NULL, NULL, kh, kw, dil_h, dil_w, error)
+  g_return_val_if_fail (x && feat && offsets && out, FALSE);
+  /* The sampling checks on the offsets as if they covered the image. */
+  const LisseTensor as_whole = { offsets->n, offsets->c, x->h, x->w, offsets->data, FALSE };
+  if (!check_sampling ("deform_affinity_average", x, &as_whole, NULL, NULL, kh, kw, dil_h, dil_w,
+                       error)
       || !check_affinity ("deform_affinity_average", x, feat, eps, error))
-    return NULL;
-  LisseTensor *out = lisse_tensor_try_new (x->n, x->c, x->h, x->w, error);
-  if (!out)
-    return NULL;
+    return FALSE;
+  if (offsets->w != x->w || off_y0 < 0 || y_begin < off_y0 || y_end < y_begin
+      || y_end > x->h || y_end > off_y0 + offsets->h || !lisse_tensor_same_shape (out, x))
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                   "deform_affinity_average: rows %d–%d of a %d×%d image with offsets for %d "
+                   "rows of width %d from row %d, or an output of another shape",
+                   y_begin, y_end, x->h, x->w, offsets->h, offsets->w, off_y0);
+      return FALSE;
+    }
 
-  const int h = x->h, w = x->w, k = kh * kw;
+  const int w = x->w, k = kh * kw, rows = y_end - y_begin;
   const int segs = (w + DWA_SEGMENT - 1) / DWA_SEGMENT;
-  const gint64 jobs = (gint64) x->n * h * segs;
+  const gint64 jobs = (gint64) x->n * rows * segs;
 
 #pragma omp parallel num_threads (lisse_threads_get ())
   {
@@ -352,8 +363,8 @@ lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
     for (gint64 job = 0; job < jobs; job++)
       {
         const int x0 = (int) (job % segs) * DWA_SEGMENT;
-        const int y = (int) ((job / segs) % h), ni = (int) (job / segs / h);
-        affinity_segment (x, feat, offsets, ni, y, x0, MIN (DWA_SEGMENT, w - x0), kh, kw,
+        const int y = y_begin + (int) ((job / segs) % rows), ni = (int) (job / segs / rows);
+        affinity_segment (x, feat, offsets, off_y0, ni, y, x0, MIN (DWA_SEGMENT, w - x0), kh, kw,
                           dil_h, dil_w, eps, out, &s);
       }
     g_free (s.idx);
@@ -362,6 +373,21 @@ lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
     g_free (s.acc);
     g_free (s.den);
   }
+  return TRUE;
+}
+
+LisseTensor *
+lisse_deform_affinity_average (const LisseTensor *x, const LisseTensor *feat,
+                               const LisseTensor *offsets, int kh, int kw, int dil_h,
+                               int dil_w, float eps, GError **error)
+{
+  g_return_val_if_fail (x && feat && offsets, NULL);
+  if (!check_sampling ("deform_affinity_average", x, offsets, NULL, NULL, kh, kw, dil_h, dil_w, error))
+    return NULL;
+  LisseTensor *out = lisse_tensor_try_new (x->n, x->c, x->h, x->w, error);
+  if (out && !lisse_deform_affinity_average_rows (x, feat, offsets, 0, 0, x->h, kh, kw, dil_h,
+                                                  dil_w, eps, out, error))
+    g_clear_pointer (&out, lisse_tensor_free);
   return out;
 }
 

@@ -250,6 +250,17 @@ LisseTensor *lisse_deform_affinity_average     (const LisseTensor *x, const Liss
                                                 const LisseTensor *offsets,
                                                 int kh, int kw, int dil_h, int dil_w,
                                                 float eps, GError **error);
+/* The same for output rows [@y_begin, @y_end) only, written into @out (the
+ * whole result's shape, made by the caller; other rows are left as they
+ * are), with @offsets holding the rows [@off_y0, @off_y0 + offsets->h) of
+ * the image (which must cover the output rows): a caller can make the
+ * offsets band by band and never hold all of them (fang19).  Each output
+ * pixel is computed exactly as by lisse_deform_affinity_average. */
+gboolean     lisse_deform_affinity_average_rows (const LisseTensor *x, const LisseTensor *feat,
+                                                 const LisseTensor *offsets, int off_y0,
+                                                 int y_begin, int y_end,
+                                                 int kh, int kw, int dil_h, int dil_w,
+                                                 float eps, LisseTensor *out, GError **error);
 LisseTensor *lisse_deform_affinity_average_ref (const LisseTensor *x, const LisseTensor *feat,
                                                 const LisseTensor *offsets,
                                                 int kh, int kw, int dil_h, int dil_w,
