@@ -1182,6 +1182,11 @@ test_model_cache (void)
   g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
   g_assert_nonnull (strstr (error->message, "fang19-rtv"));
   g_clear_error (&error);
+  g_autoptr (LisseTensor) gray_image = test_image (1, H, W, 12);   /* no strokes at all */
+  error = run_error (&lisse_effect_joint_filter, gray_image, image, "learned-colorize", 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_assert_nonnull (strstr (error->message, "fang19-rtv"));
+  g_clear_error (&error);
   g_autofree char *fang19_path = g_build_filename (dir, "fang19-rtv.safetensors", NULL);
   write_csgis (fang19_path, 450);
   error = run_error (&lisse_effect_joint_filter, image, image, "learned-rtv", 1.0);

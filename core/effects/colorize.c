@@ -47,6 +47,12 @@ lisse_effect_colorize_strokes (const char *model, const LisseTensor *image,
 {
   const int h = image->h, w = image->w;
   const size_t plane = (size_t) h * w;
+  /* The model is checked even when there are no strokes to spread: a
+   * missing or broken one is an error whatever the image holds. */
+  LisseNet *net = lisse_effect_net_acquire_arch (model, "fang19", error);
+  if (!net)
+    return NULL;
+  lisse_effect_net_release (net);
   g_autofree float *yg = g_try_malloc (plane * sizeof (float));
   g_autoptr (LisseTensor) uvm = lisse_tensor_try_new (1, 3, h, w, error);
   g_autofree guint8 *known = g_try_malloc0 (plane);

@@ -160,9 +160,14 @@ class Trainer(CheckpointedTrainer):
     def config_record(self) -> Dict:
         return {**super().config_record(), "filter": self.filter}
 
-    def check(self, ck: Dict, path: str):
-        if ck["config"].get("filter") != self.filter:
-            raise SystemExit(f"{path}: a {ck['config'].get('filter')} model, not {self.filter}")
+    def check(self, ck: Dict, path: str, full: bool):
+        """A resume must continue the same filter's run; weights to start
+        from (--init) may come from another filter's model with the same
+        λ_ref (its features and offsets are a better start than random)."""
+        other = ck["config"].get("filter")
+        if other != self.filter and (full or LAMBDA_REF.get(other) != LAMBDA_REF[self.filter]):
+            raise SystemExit(f"{path}: a {other} model, not {self.filter}"
+                             + ("" if full else " (and its λ_ref differs)"))
 
     def validate(self) -> Dict:
         t0 = time.time()

@@ -23,8 +23,9 @@ class CheckpointedTrainer:
     def config_record(self) -> Dict:
         return {"model": self.model.config(), "train": self.cfg, "name": self.config_name}
 
-    def check(self, ck: Dict, path: str):
-        """Raise SystemExit when @ck (of the right format) does not fit this run."""
+    def check(self, ck: Dict, path: str, full: bool):
+        """Raise SystemExit when @ck (of the right format) does not fit this
+        run: resumed (@full) or its weights taken as a start."""
 
     def state(self) -> Dict:
         return {"format": self.CHECKPOINT_FORMAT, "model": self.model.state_dict(),
@@ -44,7 +45,7 @@ class CheckpointedTrainer:
         ck = torch.load(path, map_location=self.device, weights_only=False)
         if ck.get("format") != self.CHECKPOINT_FORMAT:
             raise SystemExit(f"{path}: not a {self.CHECKPOINT_FORMAT} checkpoint")
-        self.check(ck, path)
+        self.check(ck, path, full)
         self.model.load_state_dict(ck["model"])
         if full:
             self.opt.load_state_dict(ck["optimizer"])
