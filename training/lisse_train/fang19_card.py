@@ -108,7 +108,7 @@ def main(argv=None) -> int:
       f"previous one's best weights with a fresh optimiser; the shipped weights are step "
       f"{meta.get('steps')} of the last run (its best validation).  git commit "
       f"`{meta.get('git_commit', '?')}`.  Loss: MSE to the exact filter's output (§3.3).  The paper "
-      "trains on a GPU for far longer; this is what two CPU sessions gave.")
+      "trains on a GPU for far longer; this is what the CPU runs below gave.")
     p("")
     p("Validation during training (the first 12 held-out crops × the five test λ, PSNR on 8-bit "
       "values):")
