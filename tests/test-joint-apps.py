@@ -34,7 +34,7 @@ spec.loader.exec_module(jfe)
 jfe.LISSE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else jfe.LISSE
 
 # docs/joint-filter-eval.md's chosen settings (radius, range) of the learned methods.
-SETTINGS = {"flash": (3.0, 0.1), "colorize": (4.0, 0.1)}
+SETTINGS = {"flash": (2.0, 0.1), "colorize": (4.0, 0.1)}
 METHOD = {"flash": "learned-rtv", "colorize": "learned-colorize"}
 MARGIN = {"flash": 3.0, "colorize": 3.0}
 

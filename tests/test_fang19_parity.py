@@ -124,7 +124,8 @@ def main():
         f"(max |y(0.003) − y(0.04)| = {by_lambda:.3g})")
 
     # ---- tiles and threads --------------------------------------------------
-    h, w = 150, 211                        # both above 32 + 2·halo
+    h, w = 150, 211                        # both above 32 + 2·halo; taller than fang19.c's
+                                           # row bands (EXTRACT_BAND, OFFSET_BAND): their seams
     img = rng.random((h, w, 3)).astype(np.float32)
     big = write_float_tiff(path("big.tif"), img)
     ref = reference(img, 0.02)

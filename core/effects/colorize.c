@@ -40,23 +40,18 @@
 #define KNOWN_WEIGHT 1e-3f
 #define MAX_PASSES 24
 
-LisseTensor *
-lisse_effect_colorize_strokes (const char *model, const LisseTensor *image,
-                               const LisseTensor *guide, double lambda_scale,
-                               const LisseProgress *progress, GError **error)
+static LisseTensor *
+colorize (const LisseNet *net, const char *model, const LisseTensor *image,
+          const LisseTensor *guide, double lambda_scale, const LisseProgress *progress,
+          GError **error)
 {
   const int h = image->h, w = image->w;
   const size_t plane = (size_t) h * w;
-  /* The model is checked even when there are no strokes to spread: a
-   * missing or broken one is an error whatever the image holds. */
-  LisseNet *net = lisse_effect_net_acquire_arch (model, "fang19", error);
-  if (!net)
-    return NULL;
-  lisse_effect_net_release (net);
   g_autofree float *yg = g_try_malloc (plane * sizeof (float));
   g_autoptr (LisseTensor) uvm = lisse_tensor_try_new (1, 3, h, w, error);
+  g_autoptr (LisseTensor) map = uvm ? lisse_effect_guide_rgb (guide, error) : NULL;
   g_autofree guint8 *known = g_try_malloc0 (plane);
-  if (!uvm)
+  if (!map)
     return NULL;
   if (!yg || !known)
     {
@@ -96,8 +91,8 @@ lisse_effect_colorize_strokes (const char *model, const LisseTensor *image,
         }
       LisseProgress sub = lisse_progress_sub (progress, (double) pass / MAX_PASSES,
                                               (double) (pass + 1) / MAX_PASSES);
-      g_autoptr (LisseTensor) f = lisse_effect_fang19_with (model, uvm, lambda_scale, guide,
-                                                            &sub, error);
+      g_autoptr (LisseTensor) f = lisse_effect_fang19_run (net, model, uvm, lambda_scale, map,
+                                                           &sub, error);
       if (!f)
         return NULL;
       const float *fa = lisse_tensor_channel (f, 0, 0), *fb = lisse_tensor_channel (f, 0, 1),
@@ -142,5 +137,21 @@ lisse_effect_colorize_strokes (const char *model, const LisseTensor *image,
     memcpy (lisse_tensor_channel (out, 0, image->c - 1),
             lisse_tensor_channel (image, 0, image->c - 1), plane * sizeof (float));
   lisse_effect_clamp (out);
+  return out;
+}
+
+LisseTensor *
+lisse_effect_colorize_strokes (const char *model, const LisseTensor *image,
+                               const LisseTensor *guide, double lambda_scale,
+                               const LisseProgress *progress, GError **error)
+{
+  /* The model is loaded (and checked) even when there are no strokes to
+   * spread: a missing or broken one is an error whatever the image
+   * holds.  One network and one guide map serve every pass. */
+  LisseNet *net = lisse_effect_net_acquire_arch (model, "fang19", error);
+  if (!net)
+    return NULL;
+  LisseTensor *out = colorize (net, model, image, guide, lambda_scale, progress, error);
+  lisse_effect_net_release (net);
   return out;
 }

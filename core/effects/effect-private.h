@@ -54,6 +54,18 @@ double       lisse_effect_fang19_lambda (const LisseNet *net, double lambda_scal
  * a gray guide repeated. */
 LisseTensor *lisse_effect_guide_rgb     (const LisseTensor *guide, GError **error);
 
+/* The loaded fang19 network @net (named @model in errors) over @image at
+ * lisse_effect_fang19_lambda (@lambda_scale), its kernels computed from
+ * @map (lisse_effect_guide_rgb()) or, when NULL, from @image.  Not
+ * clamped.  For callers that run one network several times. */
+LisseTensor *lisse_effect_fang19_run    (const LisseNet      *net,
+                                         const char          *model,
+                                         const LisseTensor   *image,
+                                         double               lambda_scale,
+                                         const LisseTensor   *map,
+                                         const LisseProgress *progress,
+                                         GError             **error);
+
 /* Runs the Fang 2019 model @model over @image at
  * lisse_effect_fang19_lambda (@lambda_scale), its kernels computed from
  * @guide (1×C×H×W, C = 1..4, the same size: gray repeated to R'G'B',

@@ -69,6 +69,23 @@ lisse_effect_guide_rgb (const LisseTensor *guide, GError **error)
 }
 
 LisseTensor *
+lisse_effect_fang19_run (const LisseNet *net, const char *model, const LisseTensor *image,
+                         double lambda_scale, const LisseTensor *map,
+                         const LisseProgress *progress, GError **error)
+{
+  LisseParams params;
+  lisse_net_params_init (net, &params);
+  GError *local = NULL;
+  if (!lisse_params_set (&params, "lambda", lisse_effect_fang19_lambda (net, lambda_scale), &local))
+    {
+      lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT, "model '%s': %s", model, local->message);
+      g_error_free (local);
+      return NULL;
+    }
+  return lisse_net_run_map (net, image, &params, map, 0, progress, error);
+}
+
+LisseTensor *
 lisse_effect_fang19_with (const char *model, const LisseTensor *image, double lambda_scale,
                           const LisseTensor *guide, const LisseProgress *progress,
                           GError **error)
@@ -78,17 +95,8 @@ lisse_effect_fang19_with (const char *model, const LisseTensor *image, double la
     return NULL;
   LisseTensor *out = NULL;
   g_autoptr (LisseTensor) map = NULL;
-  LisseParams params;
-  lisse_net_params_init (net, &params);
-  GError *local = NULL;
-  if (!lisse_params_set (&params, "lambda", lisse_effect_fang19_lambda (net, lambda_scale),
-                         &local))
-    {
-      lisse_fail (error, LISSE_ERROR_INVALID_ARGUMENT, "model '%s': %s", model, local->message);
-      g_error_free (local);
-    }
-  else if (!guide || (map = lisse_effect_guide_rgb (guide, error)))
-    out = lisse_net_run_map (net, image, &params, map, 0, progress, error);
+  if (!guide || (map = lisse_effect_guide_rgb (guide, error)))
+    out = lisse_effect_fang19_run (net, model, image, lambda_scale, map, progress, error);
   lisse_effect_net_release (net);
   return out;
 }

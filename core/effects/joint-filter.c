@@ -42,13 +42,12 @@ joint_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTen
   (void) info;
   const double radius = lisse_params_get (params, "radius") * scale;
   const double range = lisse_params_get (params, "range");
+  const double learned_scale = (radius / 4.0) * (radius / 4.0);   /* λ / λ_ref */
   if (g_str_equal (choice, "learned-colorize"))
-    return lisse_effect_colorize_strokes (LEARNED_MODEL, image, aux, (radius / 4.0) * (radius / 4.0),
-                                          progress, error);
+    return lisse_effect_colorize_strokes (LEARNED_MODEL, image, aux, learned_scale, progress, error);
   if (g_str_equal (choice, "learned-rtv"))
     {
-      LisseTensor *out = lisse_effect_fang19_with (LEARNED_MODEL, image,
-                                                   (radius / 4.0) * (radius / 4.0), aux,
+      LisseTensor *out = lisse_effect_fang19_with (LEARNED_MODEL, image, learned_scale, aux,
                                                    progress, error);
       if (out)
         lisse_effect_clamp (out);

@@ -357,9 +357,10 @@ pad_even (const LisseTensor *x, GError **error)
 
 /* The extractor's full-resolution convolutions run in bands of this many
  * output rows (of c2's half-size output at the front, of c4's output at the
- * back), so that two 16-channel full-size planes sets are never in memory
- * together: with the banded offsets below, fang19's peak is about 30 float
- * planes a pixel, and a 12 MP image runs whole within 1.5 GB. */
+ * back), so that two full-size F-channel tensors are never in memory
+ * together: with the banded offsets below, fang19's whole-image peak for a
+ * 1962² crop is 491 MiB, about 33 float planes a pixel (738 MiB before;
+ * tools/bench/memory-cost effect fast-filter:rtv 1960 1960 3). */
 #define EXTRACT_BAND 64
 
 /* Rows [@a, @b) of @x's channels as a tensor of their own. */
