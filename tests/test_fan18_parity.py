@@ -18,8 +18,13 @@ it with lisse_train.export, and checks:
     128 + 2·254), both against the twin (and the map run with tile 129,
     whose odd core origins need the alignment to even crops); one thread
     against two, bit for bit;
+  - bf16: a width-16 network whose file allows bf16 ("bf16_max_error"):
+    float with LISSE_BF16=off; with AMX, bf16 taken and within the bounds
+    stated there, tiled close to whole, threads bit for bit; without AMX
+    the same output as float;
   - λ ranges from the file's metadata, and clear one-line errors for wrong
-    files (missing tensor, wrong shape, other conditioning, bad params).
+    files (missing tensor, wrong shape, other conditioning, bad params, a
+    bad bf16_max_error).
 Prints TAP (the plan comes last).  Not a unittest module: the fan18-twin
 test's discovery imports it and finds nothing to run.
 
@@ -58,38 +63,45 @@ def main():
     def path(name):
         return os.path.join(tmp, name)
 
-    def run(exe, *args, threads=None):
+    def run(exe, *args, threads=None, bf16=None):
         env = dict(os.environ, LISSE_MODEL_PATH=os.path.join(tmp, "no-models"))
+        env.pop("LISSE_BF16", None)
         if threads:
             env["LISSE_THREADS"] = str(threads)
+        if bf16:
+            env["LISSE_BF16"] = bf16
         p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, env=env,
                            timeout=300)
         return p.returncode, p.stderr
 
     # ---- the model ------------------------------------------------------
-    g = torch.Generator().manual_seed(4)
-    model = fm.Fan18Net(8, "input")
-    with torch.no_grad():
-        for name, m in model.named_modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
-                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
-                m.weight.copy_(0.5 + torch.rand(n, generator=g))
-                m.bias.copy_(0.2 * torch.rand(n, generator=g) - 0.1)
-            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                # He-scaled; the residual branches and the output layer
-                # smaller, so that ten blocks do not blow the activations
-                # up and the output stays near [0, 1], where 1e-4 means
-                # what it says.
-                scale = (2.0 / m.weight[0].numel()) ** 0.5
-                if name.endswith("conv_b"):
-                    scale *= 0.3
-                if name == "conv_out2":
-                    scale *= 0.1
-                m.weight.copy_(scale * torch.randn(m.weight.shape, generator=g))
-                if m.bias is not None:
-                    m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=g))
+    def random_twin(width, seed):
+        g = torch.Generator().manual_seed(seed)
+        model = fm.Fan18Net(width, "input")
+        with torch.no_grad():
+            for name, m in model.named_modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    n = m.num_features
+                    m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
+                    m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+                    m.weight.copy_(0.5 + torch.rand(n, generator=g))
+                    m.bias.copy_(0.2 * torch.rand(n, generator=g) - 0.1)
+                elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                    # He-scaled; the residual branches and the output layer
+                    # smaller, so that ten blocks do not blow the activations
+                    # up and the output stays near [0, 1], where 1e-4 means
+                    # what it says.
+                    scale = (2.0 / m.weight[0].numel()) ** 0.5
+                    if name.endswith("conv_b"):
+                        scale *= 0.3
+                    if name == "conv_out2":
+                        scale *= 0.1
+                    m.weight.copy_(scale * torch.randn(m.weight.shape, generator=g))
+                    if m.bias is not None:
+                        m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=g))
+        return model
+
+    model = random_twin(8, 4)
     twin = model.to(D).eval()
 
     def reference(img, lf, le):
@@ -157,12 +169,12 @@ def main():
 
     read_tiff = read_float_tiff
 
-    def lisse_run(inp, out, lf, le, *extra, threads=None):
+    def lisse_run(inp, out, lf, le, *extra, threads=None, model=None, bf16=None):
         if os.path.exists(out):
             os.remove(out)
-        rc, err = run(lisse_exe, "run", "--model", model_path, "--set", f"lambda-f={lf!r}",
-                      "--set", f"lambda-e={le!r}", "--depth", "32", *extra, inp, out,
-                      threads=threads)
+        rc, err = run(lisse_exe, "run", "--model", model or model_path, "--set",
+                      f"lambda-f={lf!r}", "--set", f"lambda-e={le!r}", "--depth", "32", *extra,
+                      inp, out, threads=threads, bf16=bf16)
         got = read_tiff(out) if rc == 0 else None
         return got, err
 
@@ -206,6 +218,64 @@ def main():
     one, err = lisse_run(big, path("big-t1.tif"), lf, le, "--tile", "4096", threads=1)
     tap(one is not None and whole is not None and np.array_equal(one, whole),
         "one thread and two give identical output", err)
+
+    # ---- bf16 (a model file that allows it) --------------------------------
+    # Width 16: the bf16 path takes convolutions of ≥ 16 input channels.
+    # With AMX the 3×3 convolutions' products are bf16: the output moves
+    # from the float twin, tiles move it as much (their Winograd grids
+    # differ, so other values are rounded), and threads never do.  Bounds:
+    # RMS ≤ 3 % of the RMS of what the network adds to its input (|y − x|:
+    # 0.19 RMS, 0.49 at most here; measured 1.0 %), largest ≤ 0.05 (measured
+    # 0.016 against the twin, 0.017 tiled against whole).  This random
+    # network is less tolerant than the trained ones, which stay within
+    # 0.74/255 (tools/bench/bf16-gate); a wrong pair, tap or channel in the
+    # bf16 path moves it by tens of percent.  Without AMX the file's
+    # permission changes nothing.
+    with open("/proc/cpuinfo") as f:
+        amx = any(line.startswith("flags") and " amx_bf16" in line for line in f)
+    wide = random_twin(16, 5)
+    bf16_path = path("bf16.safetensors")
+    ex.export_fan18(wide, bf16_path, {"name": "bf16", "bf16_max_error": "0.5"})
+    wide = wide.to(D).eval()
+    h, w = 150, 390
+    img = rng.random((h, w, 3)).astype(np.float32)
+    lf, le = 1.5, 0.08
+    x = torch.from_numpy(np.transpose(img.astype(np.float64), (2, 0, 1)))[None]
+    with torch.no_grad():
+        ref16 = np.transpose(wide(x, lf, le)[0].numpy(), (1, 2, 0))
+    src = write_tiff("bf16-in.tif", img)
+    f32, err = lisse_run(src, path("b-f32.tif"), lf, le, model=bf16_path, bf16="off")
+    e = max_err(f32, ref16)
+    tap(e is not None and e <= TOL, f"bf16 allowed, LISSE_BF16=off: float, |C − PyTorch| = {e}",
+        err)
+    got, err = lisse_run(src, path("b-auto.tif"), lf, le, "--tile", "4096", model=bf16_path,
+                         threads=2)
+    e = max_err(got, ref16)
+    if amx:
+        added = float(np.sqrt(np.mean((ref16 - img) ** 2)))
+
+        def bf16_close(a, b):
+            if a is None or b is None:
+                return None, None
+            d = a.astype(np.float64) - b
+            return float(np.sqrt(np.mean(d ** 2))), float(np.max(np.abs(d)))
+
+        r, m = bf16_close(got, ref16)
+        tap(r is not None and 1e-6 < m <= 0.05 and r <= 0.03 * added,
+            f"bf16 allowed, AMX: |C − PyTorch| RMS {r}, largest {m} (bf16 taken; bounds "
+            f"{0.03 * added:.3g}, 0.05)", err)
+        tiled, err = lisse_run(src, path("b-tiled.tif"), lf, le, "--tile", "128",
+                               model=bf16_path, threads=2)
+        r, m = bf16_close(tiled, got.astype(np.float64) if got is not None else None)
+        tap(r is not None and m <= 0.05 and r <= 0.03 * added,
+            f"bf16: --tile 128 vs whole: RMS {r}, largest {m}", err)
+        one, err = lisse_run(src, path("b-one.tif"), lf, le, "--tile", "4096",
+                             model=bf16_path, threads=1)
+        tap(one is not None and got is not None and np.array_equal(one, got),
+            "bf16: one thread and two give identical output", err)
+    else:
+        tap(got is not None and f32 is not None and np.array_equal(got, f32),
+            "bf16 allowed, no AMX: the same float output # bf16 path not on this CPU", err)
 
     # ---- per-pixel λf map through the net API ----------------------------
     def map_run(img, lmap, le, tile, threads=2):
@@ -300,6 +370,10 @@ def main():
                '{"name":"lambda-e","min":0.1,"max":1,"default":0.5}]')), "params")
     expect_bad("width mismatch", variant("width.safetensors", edit_meta=lambda m: m.update(
         width="16")), "width")
+    expect_bad("bf16_max_error not a number", variant("bf16a.safetensors",
+               edit_meta=lambda m: m.update(bf16_max_error="small")), "bf16_max_error")
+    expect_bad("bf16_max_error negative", variant("bf16b.safetensors",
+               edit_meta=lambda m: m.update(bf16_max_error="-1")), "bf16_max_error")
 
     shutil.rmtree(tmp, ignore_errors=True)
     return tap.finish()

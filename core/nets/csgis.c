@@ -253,6 +253,7 @@ run_layer (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu, GE
 {
   const LayerSpec *l = &r->p->layers[k];
   LisseConv2dGeom geom = lisse_conv2d_geom (1, l->k == 1 ? 0 : l->dil, l->dil, 1);
+  geom.bf16 = r->p->base.bf16;
   LisseTensor *y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, r->p->weights[k],
                                                                r->p->biases[k], &geom, error);
   if (consume)

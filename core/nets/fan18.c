@@ -303,6 +303,7 @@ run_layer (Runner *r, int k, LisseTensor *x, gboolean consume, gboolean relu,
   if (l->kind == LAYER_CONV)
     {
       LisseConv2dGeom geom = lisse_conv2d_geom (l->stride, l->pad, l->dil, 1);
+      geom.bf16 = p->base.bf16;
       if (residual)
         y = lisse_conv2d_add_relu (x, p->weights[k], p->biases[k], &geom, residual, error);
       else

@@ -316,6 +316,7 @@ run_conv_part (Runner *r, int k, const LisseTensor *x, int co0, int nco, gboolea
       for (int o = 0; o < nco; o++)
         b->data[o] = (r->t * ab[o] + r->inv_t * ab[l->cout + o]) + b0[o];
       LisseConv2dGeom geom = lisse_conv2d_geom (l->stride, l->dil, l->dil, 1);
+      geom.bf16 = p->base.bf16;
       y = (relu ? lisse_conv2d_relu : lisse_conv2d) (x, w, b, &geom, error);
     }
   if (!y)

@@ -8,6 +8,7 @@
 #include "model.h"
 #include "tiling.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -77,6 +78,32 @@ prefix_path (GError **error, const char *path)
   g_prefix_error (error, "%s: ", display);
 }
 
+/* LisseNet.bf16 from the model file's "bf16_max_error" and $LISSE_BF16. */
+static gboolean
+bf16_from_model (const LisseSafetensors *model, gboolean *bf16, GError **error)
+{
+  *bf16 = FALSE;
+  double max_error = 0;
+  const gboolean stated = lisse_safetensors_get_metadata (model, "bf16_max_error") != NULL;
+  if (stated && !lisse_model_get_metadata_double (model, "bf16_max_error", &max_error, error))
+    return FALSE;
+  if (stated && !(isfinite (max_error) && max_error >= 0))
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_BAD_MODEL,
+                   "metadata 'bf16_max_error' = %g is not an error size (a number ≥ 0)",
+                   max_error);
+      return FALSE;
+    }
+  const char *env = g_getenv ("LISSE_BF16");
+  if (env && (!g_ascii_strcasecmp (env, "off") || !strcmp (env, "0")))
+    return TRUE;
+  if (env && !g_ascii_strcasecmp (env, "force"))
+    *bf16 = TRUE;
+  else
+    *bf16 = stated && max_error <= 1.0;
+  return TRUE;
+}
+
 LisseNet *
 lisse_net_new_from_model (LisseSafetensors *model, const char *path,
                           const char *name, GError **error)
@@ -104,6 +131,14 @@ lisse_net_new_from_model (LisseSafetensors *model, const char *path,
     }
 
   GError *local = NULL;
+  gboolean bf16;
+  if (!bf16_from_model (model, &bf16, &local))
+    {
+      prefix_path (&local, path);
+      g_propagate_error (error, local);
+      lisse_safetensors_free (model);
+      return NULL;
+    }
   LisseNet *net = info->load (model, &local);
   if (!net)
     {
@@ -117,6 +152,7 @@ lisse_net_new_from_model (LisseSafetensors *model, const char *path,
     }
 
   net->info = info;
+  net->bf16 = bf16;
   if (!net->params)
     {
       net->params = info->params;

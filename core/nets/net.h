@@ -132,6 +132,12 @@ struct _LisseNet
    * from these (lisse_net_params_init). */
   const LisseParamSpec *params;
   int                   n_params;
+  /* bf16 products allowed in this network's convolutions (geometry flag
+   * LisseConv2dGeom.bf16; used where the CPU has AMX): the model file's
+   * "bf16_max_error" — the largest |bf16 − float32| of its output in 8-bit
+   * steps, measured by tools/bench/bf16-gate — is at most 1, unless
+   * $LISSE_BF16 says "off" (never) or "force" (always: for measuring). */
+  gboolean              bf16;
 };
 
 /* NULL-terminated list of every architecture, in a stable order. */

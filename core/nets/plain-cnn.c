@@ -167,6 +167,7 @@ plain_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *p
   for (int k = 0; k < p->layers; k++)
     {
       LisseConv2dGeom geom = lisse_conv2d_geom (1, p->dilations[k], p->dilations[k], 1);
+      geom.bf16 = net->bf16;
       LisseTensor *y = lisse_conv2d (k == 0 ? rgb : x, p->weights[k], p->biases[k],
                                      &geom, error);
       lisse_tensor_free (x);

@@ -25,14 +25,21 @@
  * row and column in that sub-image), and its patch is read, and its output
  * written, with stride d.
  *
+ * bf16 (where the geometry allows it, the CPU has AMX and Cin ≥ 16): U
+ * and each chunk's V are rounded to bf16 and the 36 products run on AMX's
+ * tiles with float accumulation (gemm-bf16.c), about 3 % RMS of a random
+ * layer's output (tests/op-cases-gemm.c); networks opt in through their
+ * model files after an end-to-end measurement (LisseNet.bf16).
+ *
  * Determinism: the tiles are cut into chunks of a size that depends on the
  * channel counts and the scratch budget only, each chunk computed by one
- * thread with single-threaded sgemm calls, so every output value comes out
+ * thread with single-threaded matrix products, so every output value comes out
  * of the same operations whatever the thread count.  The tile grid starts at
  * each (sub-)image's top-left corner, so a crop of the image puts the same
  * pixel in another position of its tile: tiled and whole results agree to
  * float rounding, not bit for bit. */
 #include "buffer-pool.h"
+#include "gemm-bf16.h"
 #include "ops-conv.h"
 #include "simd-clones.h"
 #include "tensor.h"
@@ -40,6 +47,7 @@
 #include "lisse-error.h"
 
 #include <cblas.h>
+
 #include <string.h>
 
 #define WINO_OUT  4                     /* output tile side */
@@ -75,6 +83,9 @@ typedef float WinoVec __attribute__ ((vector_size (WINO_LANES * sizeof (float)))
  * functions: a vector-valued function's ABI differs between the clones). */
 typedef float WinoVecU __attribute__ ((vector_size (WINO_LANES * sizeof (float)),
                                         aligned (sizeof (float)), may_alias));
+/* A chunk's lanes are a multiple of this: whole transform vectors, and
+ * whole 16-column tiles for the bf16 products (gemm-bf16.c). */
+#define WINO_CHUNK_ALIGN 16
 #define vec_load(p)     (*(const WinoVecU *) (p))
 #define vec_store(p, v) (*(WinoVecU *) (p) = (v))
 
@@ -136,6 +147,11 @@ typedef struct
   float *split_out;    /* the output's, when x is split */
   LisseTensor *out;
   const float *u, *bias;
+  /* bf16 products on AMX: U as bf16 pairs along Cin, [36][mrows][kp],
+   * zero-padded to whole 16 × 16 tiles (mrows ≥ Cout, kp ≥ ⌈Cin / 2⌉, both
+   * multiples of 16), or NULL: float products, mrows = Cout */
+  const guint32 *ub;
+  int kp, mrows;
   const Phase *phases;
   int n_phases, dh, dw, ni;
   gboolean relu;       /* ReLU applied as the blocks are written */
@@ -400,7 +416,7 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
   const int cin = job->x->c, cout = job->out->c;
   float *v = scratch;
   float *m = v + (size_t) WINO_POS * cin * lanes;
-  float *d = m + (size_t) WINO_POS * cout * lanes;
+  float *d = m + (size_t) WINO_POS * job->mrows * lanes;
   float *tmp = d + (size_t) WINO_POS * lanes;
   float *line = tmp + (size_t) WINO_POS * WINO_LANES;
   int *out_off = (int *) (line + (size_t) WINO_OUT * lanes + 2);
@@ -417,12 +433,32 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
       gather_patches (job, plane, seg, n_seg, lanes, line, d);
       transform_input (d, lanes, tmp, v + (size_t) ci * lanes, v_stride);
     }
-  /* M_ξ = U_ξ V_ξ, on the chunk's real tiles only */
-  const size_t m_stride = (size_t) cout * lanes, u_stride = (size_t) cout * cin;
-  for (int xi = 0; xi < WINO_POS; xi++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, nt, cin, 1.f,
-                 job->u + xi * u_stride, cin, v + xi * v_stride, lanes,
-                 0.f, m + xi * m_stride, lanes);
+  /* M_ξ = U_ξ V_ξ: in bf16 on all lanes (each column is summed on its own,
+   * so the idle ones change nothing), in float on the real tiles only */
+  const size_t m_stride = (size_t) job->mrows * lanes, u_stride = (size_t) cout * cin;
+  if (job->ub)
+    for (int xi = 0; xi < WINO_POS; xi++)
+      {
+        /* V_ξ's rows to bf16 pairs, in place: pair row p over float row p,
+         * which pair row p/2 has already read; the padding rows zero (they
+         * fit: kp ≤ Cin for Cin ≥ 16) */
+        float *vx = v + xi * v_stride;
+        guint32 *vb = (guint32 *) vx;
+        for (int p = 0; p < job->kp; p++)
+          if (2 * p < cin)
+            lisse_bf16_pack_pairs (vx + (size_t) 2 * p * lanes,
+                                   2 * p + 1 < cin ? vx + (size_t) (2 * p + 1) * lanes : NULL,
+                                   lanes, vb + (size_t) p * lanes);
+          else
+            memset (vb + (size_t) p * lanes, 0, (size_t) lanes * sizeof (guint32));
+        lisse_gemm_bf16 (job->mrows, lanes, job->kp, job->ub + (size_t) xi * job->mrows * job->kp,
+                         job->kp, vb, lanes, m + xi * m_stride, lanes);
+      }
+  else
+    for (int xi = 0; xi < WINO_POS; xi++)
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, nt, cin, 1.f,
+                   job->u + xi * u_stride, cin, v + xi * v_stride, lanes,
+                   0.f, m + xi * m_stride, lanes);
   /* Y = Aᵀ M A, scattered into the output planes */
   for (int co = 0; co < cout; co++)
     {
@@ -501,6 +537,12 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
   const int n_phases = MIN (dh, x->h) * MIN (dw, x->w);
   Phase *phases = g_try_new (Phase, n_phases);
   float *u = g_try_malloc ((size_t) WINO_POS * cout * cin * sizeof (float));
+  guint32 *ub = NULL;
+  /* bf16 on AMX where the network allows it; Cin ≥ 16 so that V's padded
+   * pair rows fit in its float rows */
+  const gboolean amx = g->bf16 && cin >= 16 && lisse_gemm_bf16_supported ();
+  const int kp = amx ? ((cin + 1) / 2 + 15) / 16 * 16 : 0;
+  const int mrows = amx ? (cout + 15) / 16 * 16 : cout;
   if (!phases || !u)
     goto oom;
   gint64 total = 0;
@@ -520,6 +562,22 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
         total += ph->count;
       }
   transform_weights (weight, u);
+  /* bf16 products: the transformed weights as pairs along Cin */
+  if (amx)
+    {
+      ub = g_try_malloc0 ((size_t) WINO_POS * mrows * kp * sizeof (guint32));
+      if (!ub)
+        goto oom;
+      for (int xi = 0; xi < WINO_POS; xi++)
+        for (int co = 0; co < cout; co++)
+          {
+            const float *row = u + ((size_t) xi * cout + co) * cin;
+            guint32 *dst = ub + ((size_t) xi * mrows + co) * kp;
+            for (int p = 0; 2 * p < cin; p++)
+              lisse_bf16_pack_pairs (row + 2 * p, 2 * p + 1 < cin ? row + 2 * p + 1 : NULL, 1,
+                                     dst + p);
+          }
+    }
 
   /* Dilated: the input's and the output's planes rearranged phase by
    * phase, so that a tile reads six short rows of one sub-image and writes
@@ -559,15 +617,15 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
 
   /* Chunk size from the channel counts and the scratch budget only (never
    * the thread count: see the determinism note above). */
-  const size_t per_tile = chunk_bytes (cin, cout, 1);
+  const size_t per_tile = chunk_bytes (cin, mrows, 1);
   int nt = (int) CLAMP (lisse_ops_get_scratch_bytes () / per_tile, 1, WINO_MAX_TILES);
   if ((gint64) nt > total)
     nt = (int) total;
-  const int lanes = (nt + WINO_LANES - 1) / WINO_LANES * WINO_LANES;
+  const int lanes = (nt + WINO_CHUNK_ALIGN - 1) / WINO_CHUNK_ALIGN * WINO_CHUNK_ALIGN;
   const gint64 n_chunks = (total + nt - 1) / nt;
 
-  WinoJob job = { x, split, split_out, out, u, bias ? bias->data : NULL, phases, n_phases,
-                  dh, dw, 0, relu, residual };
+  WinoJob job = { x, split, split_out, out, u, bias ? bias->data : NULL, ub, kp, mrows,
+                  phases, n_phases, dh, dw, 0, relu, residual };
   gboolean failed = FALSE;
   for (int ni = 0; ni < x->n && !failed; ni++)
     {
@@ -575,7 +633,7 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
 #pragma omp parallel num_threads (lisse_threads_get ()) if (n_chunks > 1)
       {
         /* Zeroed: a short last chunk's idle lanes hold finite values. */
-        void *scratch = g_try_malloc0 (chunk_bytes (cin, cout, lanes));
+        void *scratch = g_try_malloc0 (chunk_bytes (cin, mrows, lanes));
         if (!scratch)
           {
 #pragma omp atomic write
@@ -627,6 +685,7 @@ conv2d_winograd (const LisseTensor *x, const LisseTensor *weight, const LisseTen
     goto oom;
   g_free (phases);
   g_free (u);
+  g_free (ub);
   return out;
 
 oom:
@@ -634,6 +693,7 @@ oom:
                "conv2d (Winograd): out of memory for the transformed weights or tiles");
   g_free (phases);
   g_free (u);
+  g_free (ub);
   lisse_tensor_free (out);
   return NULL;
 }

@@ -83,13 +83,18 @@ typedef struct
   int pad_top, pad_bottom, pad_left, pad_right;
   int dil_h, dil_w;
   int groups;
+  /* Allow bf16 products with float accumulation where the CPU has them
+   * (the Winograd path on avx512_bf16; ignored elsewhere).  Off unless a
+   * network's model file says its output stays within 1/255 of float's
+   * (lisse_model_allows_bf16). */
+  gboolean bf16;
 } LisseConv2dGeom;
 
 /* Symmetric geometry: PyTorch's Conv2d(stride, padding, dilation, groups). */
 static inline LisseConv2dGeom
 lisse_conv2d_geom (int stride, int pad, int dil, int groups)
 {
-  return (LisseConv2dGeom) { stride, stride, pad, pad, pad, pad, dil, dil, groups };
+  return (LisseConv2dGeom) { stride, stride, pad, pad, pad, pad, dil, dil, groups, FALSE };
 }
 
 /* Output size of a conv2d, or FALSE (with @error) when the geometry is

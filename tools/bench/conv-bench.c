@@ -3,14 +3,16 @@
  *
  * Times the engine's 3×3 "same" convolution (the op that dominates every
  * network) by each algorithm lisse_conv2d() has for it, im2col + sgemm and
- * Winograd F(4×4, 3×3), at each thread count from 1 to --threads (default:
+ * Winograd F(4×4, 3×3) (and, as "winograd-bf16", Winograd with its
+ * products in bf16 on AMX), at each thread count from 1 to --threads (default:
  * the number of cores): median of 7 runs.
  *   tools/dev exec build/tools/bench/conv-bench [C] [H] [W] [DILATION] [MAX_THREADS] [ALGO]
- * (ALGO: im2col or winograd for one of them only, e.g. under perf).
+ * (ALGO: im2col, winograd or winograd-bf16 for one of them only, e.g. under
+ * perf).
  * Prints the time, the GFLOP/s of the direct convolution's arithmetic
  * (2·C²·9·H·W, so that the algorithms compare), the speed-up over one
  * thread, whether every thread count gives the same bits, and the largest
- * difference between the two algorithms.  Beside the wall time it prints the
+ * difference between each Winograd and im2col.  Beside the wall time it prints the
  * process's CPU time per run (all threads together), which other processes
  * on a busy machine disturb far less. */
 #include "ops-conv.h"
@@ -56,16 +58,21 @@ main (int argc, char **argv)
     wt->data[i] = (float) g_rand_double_range (rng, -0.05, 0.05);
   LisseConv2dGeom geom = lisse_conv2d_geom (1, dil, dil, 1);
   double flops = 2.0 * c * c * 9 * h * w;
-  static const struct { LisseConvAlgorithm algo; const char *name; } algos[] = {
-    { LISSE_CONV_IM2COL, "im2col" }, { LISSE_CONV_AUTO, "winograd" },
+  /* winograd-bf16: its products in bf16 on AMX (gemm-bf16.c; where the
+   * CPU has no AMX, the same as winograd). */
+  static const struct { LisseConvAlgorithm algo; gboolean bf16; const char *name; } algos[] = {
+    { LISSE_CONV_IM2COL, FALSE, "im2col" }, { LISSE_CONV_AUTO, FALSE, "winograd" },
+    { LISSE_CONV_AUTO, TRUE, "winograd-bf16" },
   };
-  LisseTensor *result[2] = { NULL, NULL };
+  enum { N_ALGOS = G_N_ELEMENTS (algos) };
+  LisseTensor *result[N_ALGOS] = { NULL };
   printf ("conv2d 3x3 %d->%d on %dx%d, dilation %d, median of %d runs\n", c, c, h, w, dil, runs);
-  for (int a = 0; a < 2; a++)
+  for (int a = 0; a < N_ALGOS; a++)
     {
       if (only && strcmp (only, algos[a].name))
         continue;
       lisse_ops_set_conv_algorithm (algos[a].algo);
+      geom.bf16 = algos[a].bf16;
       double base = 0;
       for (int threads = 1; threads <= max_threads; threads++)
         {
@@ -99,14 +106,17 @@ main (int argc, char **argv)
             lisse_tensor_free (y);
         }
     }
-  if (!result[0] || !result[1])
-    return 0;
-  double diff = 0, peak = 0;
-  for (size_t i = 0; i < lisse_tensor_numel (result[0]); i++)
+  for (int a = 1; a < N_ALGOS; a++)
     {
-      diff = fmax (diff, fabs (result[0]->data[i] - result[1]->data[i]));
-      peak = fmax (peak, fabs (result[0]->data[i]));
+      if (!result[0] || !result[a])
+        continue;
+      double diff = 0, peak = 0;
+      for (size_t i = 0; i < lisse_tensor_numel (result[0]); i++)
+        {
+          diff = fmax (diff, fabs (result[0]->data[i] - result[a]->data[i]));
+          peak = fmax (peak, fabs (result[0]->data[i]));
+        }
+      printf ("max |%s - im2col| = %.3g (outputs up to %.3g)\n", algos[a].name, diff, peak);
     }
-  printf ("max |winograd - im2col| = %.3g (outputs up to %.3g)\n", diff, peak);
   return 0;
 }

@@ -82,13 +82,17 @@ def training_time(log: List[Dict]) -> float:
     return total
 
 
-def card_head(model_path: str, name: str) -> List[str]:
-    """The card's title, the file line (hash, size, parameters, licence) and
-    the "What it is" heading: the same on every card."""
-    return [f"# Model card: {name}", "",
-            f"`{os.path.basename(model_path)}` — sha256 `{sha256(model_path)}`, "
+def card_file_line(model_path: str) -> str:
+    """The card's line on the file: hash, size, parameters, licence."""
+    return (f"`{os.path.basename(model_path)}` — sha256 `{sha256(model_path)}`, "
             f"{os.path.getsize(model_path) / 1e6:.1f} MB, {count_parameters(model_path):,} parameters.  "
-            "Weights licensed GPL-3.0-or-later, as Lisse.", "", "## What it is", ""]
+            "Weights licensed GPL-3.0-or-later, as Lisse.")
+
+
+def card_head(model_path: str, name: str) -> List[str]:
+    """The card's title, the file line and the "What it is" heading: the
+    same on every card."""
+    return [f"# Model card: {name}", "", card_file_line(model_path), "", "## What it is", ""]
 
 
 def corpus_section(manifest_path: str, manifest_hash: str) -> List[str]:
