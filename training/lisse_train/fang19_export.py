@@ -98,6 +98,27 @@ def export_fang19(model: fm.Fang19Net, path: str, filt: str,
     return meta
 
 
+def load_fang19(path: str) -> Tuple[fm.Fang19Net, Dict[str, str]]:
+    """The exporter's inverse: a model file (this module's contract) as a
+    float32 Fang19Net in eval mode, and the file's metadata — for comparing
+    the C engine with the twin on shipped weights (tools/bench)."""
+    from .eval import read_safetensors
+    meta, tensors = read_safetensors(path)
+    if meta.get("architecture") != ARCHITECTURE:
+        raise ValueError(f"{path}: not a {ARCHITECTURE} model file")
+    model = fm.Fang19Net(width=int(meta["width"]), n_layers=int(meta["n_layers"]),
+                         offset_bound=float(meta["offset_bound"]),
+                         lambda_ref=float(meta["lambda_ref"]),
+                         dilations=json.loads(meta["dilations"]))
+    mods = dict(model.named_modules())
+    with torch.no_grad():
+        for name, mpath in layer_list(len(model.dilations)):
+            for key in ("weight", "bias", "a_weight", "a_bias"):
+                param = getattr(mods[mpath], key)
+                param.copy_(torch.from_numpy(tensors[f"{name}.{key}"]).reshape(param.shape))
+    return model.eval(), meta
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
