@@ -10,6 +10,7 @@ Not a unittest module: the fan18-twin discovery finds nothing in it.
 
 import concurrent.futures
 import importlib
+import math
 import os
 import re
 import shutil
@@ -324,15 +325,19 @@ def random_fang19_twin(seed, width=8, n_layers=2, offset_bound=3.0, dilations=(1
     return model.eval()
 
 
-def tiny_fang19_model(path, seed):
+def tiny_fang19_model(path, seed, filt="rtv"):
     """Writes a small random-weight fang19 file (random_fang19_twin,
-    exported by lisse_train.fang19_export as an RTV model: λ 0.002–0.05,
-    the contract core/nets/fang19.c reads) to @path, under the name the
-    effects look for (fang19-rtv): for tests of Fast Filter and Joint
-    Filter's learned method.  Needs PyTorch."""
-    model = random_fang19_twin(seed)   # puts training/ on sys.path
+    exported by lisse_train.fang19_export as a model of @filt: RTV λ
+    0.002–0.05, WLS 0.2–5, the contract core/nets/fang19.c reads) to @path,
+    under the name the effects look for (fang19-rtv, fang19-wls): for tests
+    of Fast Filter and Joint Filter's learned method.  Needs PyTorch."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "training"))
     from lisse_train import fang19_export
-    fang19_export.export_fang19(model, path, "rtv", {"name": "test-random"})
+    lo, hi = fang19_export.LAMBDA_RANGES[filt]
+    # λ_ref in the middle of the range, as the trainer's (train_fang19.LAMBDA_REF)
+    model = random_fang19_twin(seed, lambda_ref=round(math.sqrt(lo * hi), 6))
+    fang19_export.export_fang19(model, path, filt, {"name": "test-random"})
     return path
 
 

@@ -111,6 +111,10 @@ csgis_decls (int f)
 #define FANG19_TEST_METADATA "\"width\":\"4\",\"n_layers\":\"2\",\"dilations\":\"[1]\"," \
   "\"offset_bound\":\"2.0\",\"lambda_ref\":\"0.01\",\"params\":\"[{\\\"name\\\":" \
   "\\\"lambda\\\",\\\"min\\\":0.002,\\\"max\\\":0.05,\\\"default\\\":0.01}]\""
+/* The same network as a WLS model: λ_ref 1, λ 0.2–5. */
+#define FANG19_WLS_TEST_METADATA "\"width\":\"4\",\"n_layers\":\"2\",\"dilations\":\"[1]\"," \
+  "\"offset_bound\":\"2.0\",\"lambda_ref\":\"1\",\"filter\":\"wls\",\"params\":\"[{\\\"name\\\":" \
+  "\\\"lambda\\\",\\\"min\\\":0.2,\\\"max\\\":5,\\\"default\\\":1}]\""
 static GArray *
 fang19_decls (void)
 {
@@ -225,12 +229,13 @@ write_csgis (const char *path, guint32 seed)
   write_model (path, seed, "csgis", CSGIS_TEST_METADATA, decls);
 }
 
-/* The fang19-rtv of Fast Filter and Joint Filter's learned method. */
+/* The fang19-rtv of Fast Filter and Joint Filter's learned method, or
+ * (@wls) Fast Filter's fang19-wls. */
 static void
-write_fang19 (const char *path, guint32 seed)
+write_fang19 (const char *path, guint32 seed, gboolean wls)
 {
   g_autoptr (GArray) decls = fang19_decls ();
-  write_model (path, seed, "fang19", FANG19_TEST_METADATA, decls);
+  write_model (path, seed, "fang19", wls ? FANG19_WLS_TEST_METADATA : FANG19_TEST_METADATA, decls);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -637,13 +642,15 @@ test_remove_texture (void)
     }
 }
 
-/* fang19-rtv run directly (net.h) at λ with @guide (NULL: self-guided),
- * clamped: what Fast Filter and Joint Filter's learned method must give. */
+/* fang19-rtv (or @model) run directly (net.h) at λ with @guide (NULL:
+ * self-guided), clamped: what Fast Filter and Joint Filter's learned method
+ * must give. */
 static LisseTensor *
-fang19_direct (const LisseTensor *image, double lambda, const LisseTensor *guide)
+fang19_model_direct (const char *model, const LisseTensor *image, double lambda,
+                     const LisseTensor *guide)
 {
   GError *error = NULL;
-  LisseNet *net = lisse_effect_net_acquire_arch ("fang19-rtv", "fang19", &error);
+  LisseNet *net = lisse_effect_net_acquire_arch (model, "fang19", &error);
   g_assert_no_error (error);
   LisseParams params;
   lisse_net_params_init (net, &params);
@@ -653,6 +660,12 @@ fang19_direct (const LisseTensor *image, double lambda, const LisseTensor *guide
   lisse_effect_net_release (net);
   lisse_effect_clamp (out);
   return out;
+}
+
+static LisseTensor *
+fang19_direct (const LisseTensor *image, double lambda, const LisseTensor *guide)
+{
+  return fang19_model_direct ("fang19-rtv", image, lambda, guide);
 }
 
 /* Fast Filter is the fang19 network at λ = strength · λ_ref within the
@@ -675,6 +688,11 @@ test_fast_filter (void)
   g_assert_cmpfloat (lisse_tensor_max_abs_diff (ff5, ref5), ==, 0.0f);   /* no spatial parameter */
   g_test_message ("fast-filter strength 1 vs 2: %g", lisse_tensor_max_abs_diff (ff1, ff2));
   g_assert_cmpfloat (lisse_tensor_max_abs_diff (ff1, ff2), >, 1e-4f);   /* λ reaches the network */
+  /* WLS: fang19-wls at λ = strength · 1 */
+  g_autoptr (LisseTensor) fw2 = run_effect (&lisse_effect_fast_filter, image, NULL, "wls", 1.0, s2);
+  g_autoptr (LisseTensor) refw2 = fang19_model_direct ("fang19-wls", image, 2.0, NULL);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (fw2, refw2), ==, 0.0f);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (fw2, ff2), >, 1e-4f);   /* another model */
 
   /* λ beyond the model's range goes to its nearest end. */
   GError *error = NULL;
@@ -1182,6 +1200,10 @@ test_model_cache (void)
   g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
   g_assert_nonnull (strstr (error->message, "fang19-rtv"));
   g_clear_error (&error);
+  error = run_error (&lisse_effect_fast_filter, image, NULL, "wls", 1.0);
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
+  g_assert_nonnull (strstr (error->message, "fang19-wls"));
+  g_clear_error (&error);
   g_autoptr (LisseTensor) gray_image = test_image (1, H, W, 12);   /* no strokes at all */
   error = run_error (&lisse_effect_joint_filter, gray_image, image, "learned-colorize", 1.0);
   g_assert_error (error, LISSE_ERROR, LISSE_ERROR_UNKNOWN_NAME);
@@ -1265,7 +1287,9 @@ main (int argc, char **argv)
   write_fan18 (smooth_path, 1, "fan18", FALSE);
   write_fan18 (detail_path, 2, "fan18", FALSE);
   write_csgis (csgis_path, 3);
-  write_fang19 (fang19_path, 4);
+  g_autofree char *wls_path = g_build_filename (model_dir, "fang19-wls.safetensors", NULL);
+  write_fang19 (fang19_path, 4, FALSE);
+  write_fang19 (wls_path, 5, TRUE);
   g_setenv ("LISSE_MODEL_PATH", model_dir, TRUE);
 
   g_test_add_func ("/effects/registry", test_registry);
@@ -1292,6 +1316,7 @@ main (int argc, char **argv)
   g_unlink (detail_path);
   g_unlink (csgis_path);
   g_unlink (fang19_path);
+  g_unlink (wls_path);
   g_rmdir (model_dir);
   g_free (model_dir);
   return status;

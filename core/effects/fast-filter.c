@@ -6,12 +6,13 @@
  * exact filter's time, with a λ slider that answers while it moves.  The
  * exact filters stay where they were (Filters ▸ Lisse ▸ Classic, `lisse
  * filter`); this effect is their learned option.  One model per filter,
- * "fang19-<filter>" from the model search path: today RTV (fang19-rtv);
- * the L0 and WLS models join the choice when they are trained (issue 13).
+ * "fang19-<filter>" from the model search path: RTV (fang19-rtv) and WLS
+ * (fang19-wls); the L0 model joins the choice when it is trained (issue 13).
  *
  * One parameter, the strength s: the filter's λ = s · λ_ref, λ_ref being
- * the model's reference λ (its metadata; RTV 0.01), brought into the λ
- * range the model was trained on (RTV 0.002–0.05, i.e. s in 0.2–5).  The
+ * the model's reference λ (its metadata; RTV 0.01, WLS 1), brought into the
+ * λ range the model was trained on (RTV 0.002–0.05, WLS 0.2–5, i.e. s in
+ * 0.2–5).  The
  * network has no spatial parameter: a zoomed-out preview runs it on the
  * downscaled image as it is (as Smooth does). */
 #include "effect-private.h"
@@ -20,7 +21,8 @@
 
 static const LisseParamSpec fast_params[] = {
   { "strength", N_("Strength"), N_("The filter's λ as a multiple of its usual value "
-    "(RTV: λ = 0.01 × strength): larger values flatten more"), 0.2, 5.0, 1.0, FALSE },
+    "(RTV: λ = 0.01 × strength; WLS: λ = strength): larger values flatten more"),
+    0.2, 5.0, 1.0, FALSE },
 };
 
 static LisseTensor *
@@ -40,9 +42,9 @@ fast_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseTens
 const LisseEffectInfo lisse_effect_fast_filter = {
   .name = "fast-filter",
   .title = N_("Fast Filter"),
-  .blurb = N_("A slow edge-preserving filter (RTV) reproduced by learned smoothing kernels "
-              "in a fraction of its time"),
-  .reference = "Fang et al. 2019; Xu et al. 2012 (RTV)",
+  .blurb = N_("A slow edge-preserving filter (RTV, WLS) reproduced by learned smoothing "
+              "kernels in a fraction of its time"),
+  .reference = "Fang et al. 2019; Xu et al. 2012 (RTV); Farbman et al. 2008 (WLS)",
   .params = fast_params,
   .n_params = G_N_ELEMENTS (fast_params),
   .choice = {
@@ -52,6 +54,7 @@ const LisseEffectInfo lisse_effect_fast_filter = {
                 "in the model search path)"),
     .values = {
       { "rtv", N_("RTV (learned, Fang et al. 2019)") },
+      { "wls", N_("WLS (learned, Fang et al. 2019)") },
     },
     .def = 0,
   },

@@ -116,6 +116,8 @@ def make_models(directory):
             os.path.join(directory, "csgis-texture.safetensors"), 3)
         paths["fang19"] = lisse_testlib.tiny_fang19_model(
             os.path.join(directory, "fang19-rtv.safetensors"), 4)
+        lisse_testlib.tiny_fang19_model(os.path.join(directory, "fang19-wls.safetensors"), 5,
+                                        "wls")
     except ImportError as e:
         note = f"no csgis or fang19 model: missing Python module {e.name}"
     return paths, note

@@ -74,8 +74,9 @@ def main(argv=None) -> int:
     p(f"Fang, Wang, Shamir and Hu, \"Learning Explicit Smoothing Kernels for Joint Image Filtering\", "
       f"Computer Graphics Forum 2019: a λ-conditioned network that reproduces **{FILTER_NAMES.get(filt, filt)}** "
       f"(Lisse's own exact filter, `lisse filter {filt}`) for λ in [{params.get('min')}, {params.get('max')}] "
-      f"(reference λ {meta.get('lambda_ref')}).  Used by Fast Filter (`filter` {filt}) and Joint Filter's "
-      f"method `learned-{filt}`; `lisse run --model {name} --set lambda=λ [--guide G]`.")
+      f"(reference λ {meta.get('lambda_ref')}).  Used by Fast Filter (`filter` {filt})"
+      + (" and Joint Filter's method `learned-rtv`" if filt == "rtv" else "")
+      + f"; `lisse run --model {name} --set lambda=λ [--guide G]`.")
     p("")
     p(f"- Architecture `{meta.get('architecture')}` (core/nets/fang19.c; twin "
       "training/lisse_train/fang19_model.py): feature extractor of 3 convolutions (the third with "
@@ -104,9 +105,11 @@ def main(argv=None) -> int:
     p("")
     torch_version = next((r.get("torch") for _, log in stages for r in log if r["kind"] == "start"), "?")
     p(f"Where: **CPU** (one core, one thread; torch {torch_version}), "
-      f"{hours:.2f} h of training wall time over {len(stages)} runs, each starting from the "
-      f"previous one's best weights with a fresh optimiser; the shipped weights are step "
-      f"{meta.get('steps')} of the last run (its best validation).  git commit "
+      f"{hours:.2f} h of training wall time over "
+      + (f"{len(stages)} runs, each starting from the previous one's best weights with a fresh "
+         "optimiser" if len(stages) > 1 else "one run")
+      + f"; the shipped weights are step {meta.get('steps')} of the last run (its best "
+      "validation).  git commit "
       f"`{meta.get('git_commit', '?')}`.  Loss: MSE to the exact filter's output (§3.3).  The paper "
       "trains on a GPU for far longer; this is what the CPU runs below gave.")
     p("")
