@@ -47,7 +47,6 @@
 #include "lisse-error.h"
 
 #include <cblas.h>
-
 #include <string.h>
 
 #define WINO_OUT  4                     /* output tile side */
