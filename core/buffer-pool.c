@@ -38,7 +38,11 @@ lisse_buffer_alloc (size_t bytes)
             hit = pool[i].data;
             pool[i].data = NULL;
           }
-      if (!hit)   /* nothing of this size: the waiting blocks go */
+      size_t idle = 0;
+      for (int i = 0; i < LISSE_BUFFER_POOL_SLOTS; i++)
+        idle += pool[i].data ? pool[i].bytes : 0;
+      /* Nothing of this size: the waiting blocks go, unless all is small. */
+      if (!hit && (bytes >= LISSE_BUFFER_POOL_IDLE_MAX || idle > LISSE_BUFFER_POOL_IDLE_MAX))
         for (int i = 0; i < LISSE_BUFFER_POOL_SLOTS; i++)
           {
             stale[i] = pool[i].data;

@@ -7,12 +7,16 @@
  * fresh mmap whose pages fault in on first touch and are unmapped on free —
  * a fifth of fan18's time at 1280×720 went to the kernel (perf).  Freed
  * blocks of at least LISSE_BUFFER_POOL_MIN bytes wait here, at most
- * LISSE_BUFFER_POOL_SLOTS of them, for an allocation of exactly their size;
- * an allocation of another size first releases them (they would not fit),
- * so that idle blocks never add to a run's peak beyond those few slots.
- * Thread-safe.  Tensors (tensor.c) and the convolutions' scratch planes use
- * it; the network runs (net.c) trim it when they finish, so nothing stays
- * held between runs (GIMP's process keeps the plug-in's GEGL ops loaded). */
+ * LISSE_BUFFER_POOL_SLOTS of them, for an allocation of exactly their size.
+ * An allocation that finds none releases them (they would not fit) unless
+ * it is small and they are too: below LISSE_BUFFER_POOL_IDLE_MAX in all.
+ * So idle blocks add at most that much to a run's peak, and nothing while
+ * large blocks are allocated; and a network that cycles through a few band
+ * sizes (fang19's streamed back end: 10 % of its time went to page faults
+ * and zeroing when any other size released them) keeps them.  Thread-safe.
+ * Tensors (tensor.c) and the convolutions' scratch planes use it; the
+ * network runs (net.c) trim it when they finish, so nothing stays held
+ * between runs (GIMP's process keeps the plug-in's GEGL ops loaded). */
 #pragma once
 
 #include <glib.h>
@@ -20,9 +24,10 @@
 
 G_BEGIN_DECLS
 
-#define LISSE_BUFFER_POOL_MIN   (1u << 20)
-#define LISSE_BUFFER_POOL_SLOTS 4
-#define LISSE_BUFFER_ALIGN      64
+#define LISSE_BUFFER_POOL_MIN      (1u << 20)
+#define LISSE_BUFFER_POOL_SLOTS    16
+#define LISSE_BUFFER_POOL_IDLE_MAX (64u << 20)
+#define LISSE_BUFFER_ALIGN         64
 
 /* @bytes (> 0, rounded up to LISSE_BUFFER_ALIGN here), 64-byte aligned,
  * contents undefined; NULL when out of memory. */

@@ -165,6 +165,24 @@ static void case_sigmoid (OpCheck *c) { run_activation (c, LISSE_ACT_SIGMOID, -2
 static void case_tanh (OpCheck *c) { run_activation (c, LISSE_ACT_TANH, -6, 6, 3 * ULP, 0, 1e-30f, 2); }
 static void case_exp (OpCheck *c) { run_activation (c, LISSE_ACT_EXP, -10, 10, 0, 2 * ULP, 1e-30f, 2); }
 
+/* bound·tanh(x/bound) for bounds from 1 to 64 and inputs to ±5 bounds,
+ * against double tanh: within 4 ulp of the bound, absolutely (the fast
+ * form's error near 0 is a few ulp of the bound, not of the value). */
+static void
+case_bounded_tanh (OpCheck *check)
+{
+  static const float bounds[] = { 1.f, 3.f, 16.f, 64.f };
+  const float b = bounds[op_rand_int (check, 0, G_N_ELEMENTS (bounds) - 1)];
+  Shape s = pick_shape (check, 1, 1, 24, 40);
+  LisseTensor *fast = rand_shape (check, s, -5 * b, 5 * b);
+  LisseTensor *ref = lisse_tensor_copy (fast);
+  for (size_t i = 0; i < lisse_tensor_numel (ref); i++)
+    ref->data[i] = (float) (b * tanh ((double) ref->data[i] / b));
+  lisse_bounded_tanh_inplace (fast, b);
+  finish (check, g_strdup_printf ("%d×%d×%d×%d, bound %g", s.n, s.c, s.h, s.w, b), fast, ref,
+          NULL, 4 * ULP * b, 0);
+}
+
 /* Infinities, NaN and the underflow/overflow ends, which the tensor compare
  * cannot express (inf − inf is NaN). */
 static void
@@ -929,6 +947,7 @@ const OpCase op_cases_basic[] = {
   { "gelu",                    case_gelu },
   { "sigmoid",                 case_sigmoid },
   { "tanh",                    case_tanh },
+  { "bounded_tanh",            case_bounded_tanh },
   { "exp",                     case_exp },
   { "activation_special",      case_activation_special },
   { "add",                     case_add },

@@ -671,40 +671,95 @@ case_deform_affinity_average (OpCheck *check)
   lisse_tensor_free (off);
 }
 
-/* The same op by row bands (lisse_deform_affinity_average_rows, as fang19
- * calls it): random bands, each with offsets for its rows plus random
- * extra rows on either side, must give the whole-image op bit for bit. */
+/* The image rows [*lo, *hi) that the points of output rows [y0, y1) of
+ * image @ni read (their bilinear corners inside the image). */
 static void
-case_deform_affinity_average_rows (OpCheck *check)
+rows_read (const DeformCfg *cfg, const LisseTensor *off, int ni, int y0, int y1, int *lo, int *hi)
+{
+  const int pad_h = cfg->dil_h * (cfg->kh - 1) / 2, pad_w = cfg->dil_w * (cfg->kw - 1) / 2;
+  *lo = y0;
+  *hi = y1;
+  for (int y = y0; y < y1; y++)
+    for (int xx = 0; xx < cfg->w; xx++)
+      for (int kk = 0; kk < cfg->kh * cfg->kw; kk++)
+        {
+          const size_t at = (size_t) y * cfg->w + xx;
+          const double py = (double) y + (kk / cfg->kw) * cfg->dil_h - pad_h
+                            + lisse_tensor_channel (off, ni, 2 * kk)[at];
+          const double px = (double) xx + (kk % cfg->kw) * cfg->dil_w - pad_w
+                            + lisse_tensor_channel (off, ni, 2 * kk + 1)[at];
+          if (!(py > -1.0 && py < cfg->h && px > -1.0 && px < cfg->w))
+            continue;
+          const int r = (int) floor (py);
+          if (r >= 0)
+            *lo = MIN (*lo, r), *hi = MAX (*hi, r + 1);
+          if (r + 1 < cfg->h)
+            *lo = MIN (*lo, r + 1), *hi = MAX (*hi, r + 2);
+        }
+}
+
+/* The same op on pixel-interleaved rows, band by band as fang19 runs it:
+ * random bands, each with offsets for its rows plus random extra rows, and
+ * the image rows its points read plus random extra rows, must give the
+ * whole-image op bit for bit; a band given only its own rows where its
+ * points read others must fail. */
+static void
+case_deform_affinity_average_interleaved (OpCheck *check)
 {
   DeformCfg cfg;
   rand_deform_cfg (check, &cfg);
   const int nf = op_rand_int (check, 1, 5);
+  const int stride = lisse_affinity_pixel_floats (nf, cfg.c);
   LisseTensor *x = op_rand_tensor (check, cfg.n, cfg.c, cfg.h, cfg.w, -1.f, 1.f);
   LisseTensor *feat = op_rand_tensor (check, cfg.n, nf, cfg.h, cfg.w, -1.f, 1.f);
   LisseTensor *off = rand_offsets (check, &cfg);
-  char *base = deform_what ("deform_affinity_average_rows", &cfg);
+  char *base = deform_what ("deform_affinity_average_interleaved", &cfg);
   GError *fe = NULL, *re = NULL;
   LisseTensor *whole = lisse_deform_affinity_average (x, feat, off, cfg.kh, cfg.kw, cfg.dil_h,
                                                       cfg.dil_w, 1e-3f, &re);
   LisseTensor *banded = lisse_tensor_new (cfg.n, cfg.c, cfg.h, cfg.w);
-  for (int y0 = 0, y1; y0 < cfg.h && !fe; y0 = y1)
+  const size_t row_floats = (size_t) cfg.w * stride;
+  float *src = g_new0 (float, cfg.h * row_floats), *dst = g_new0 (float, cfg.h * row_floats);
+  for (int ni = 0; ni < cfg.n && !fe; ni++)
     {
-      /* (MIN and MAX evaluate their arguments twice: draw first.) */
-      const int rows = op_rand_int (check, 1, 9), before = op_rand_int (check, 0, 2),
-                after = op_rand_int (check, 0, 2);
-      y1 = MIN (cfg.h, y0 + rows);
-      const int ia = MAX (0, y0 - before), ib = MIN (cfg.h, y1 + after);
-      LisseTensor *band = lisse_tensor_new (cfg.n, off->c, ib - ia, cfg.w);
-      for (int ni = 0; ni < cfg.n; ni++)
-        for (int c = 0; c < off->c; c++)
-          memcpy (lisse_tensor_channel (band, ni, c),
-                  lisse_tensor_channel (off, ni, c) + (size_t) ia * cfg.w,
-                  (size_t) (ib - ia) * cfg.w * sizeof (float));
-      lisse_deform_affinity_average_rows (x, feat, band, ia, y0, y1, cfg.kh, cfg.kw, cfg.dil_h,
-                                          cfg.dil_w, 1e-3f, banded, &fe);
-      lisse_tensor_free (band);
+      lisse_affinity_interleave (src, stride, 0, feat, ni, 0, 0, cfg.h);
+      lisse_affinity_interleave (src, stride, nf, x, ni, 0, 0, cfg.h);
+      for (int y0 = 0, y1; y0 < cfg.h && !fe; y0 = y1)
+        {
+          /* (MIN and MAX evaluate their arguments twice: draw first.) */
+          const int rows = op_rand_int (check, 1, 9), before = op_rand_int (check, 0, 2),
+                    after = op_rand_int (check, 0, 2), more = op_rand_int (check, 0, 2);
+          y1 = MIN (cfg.h, y0 + rows);
+          const int ia = MAX (0, y0 - before), ib = MIN (cfg.h, y1 + after);
+          LisseTensor *band = lisse_tensor_new (1, off->c, ib - ia, cfg.w);
+          for (int c = 0; c < off->c; c++)
+            memcpy (lisse_tensor_channel (band, 0, c),
+                    lisse_tensor_channel (off, ni, c) + (size_t) ia * cfg.w,
+                    (size_t) (ib - ia) * cfg.w * sizeof (float));
+          int lo, hi;
+          rows_read (&cfg, off, ni, y0, y1, &lo, &hi);
+          const int s0 = MAX (0, lo - more), s1 = MIN (cfg.h, hi + more);
+          lisse_deform_affinity_average_interleaved (src + s0 * row_floats, s0, s1 - s0, cfg.h,
+                                                     cfg.w, nf, cfg.c, band, ia, y0, y1,
+                                                     cfg.kh, cfg.kw, cfg.dil_h, cfg.dil_w,
+                                                     1e-3f, dst, &fe);
+          if (!fe)
+            lisse_affinity_deinterleave (dst, stride, nf, banded, ni, 0, y0, y1);
+          if (!fe && (lo < y0 || hi > y1))
+            {
+              GError *short_rows = NULL;
+              if (lisse_deform_affinity_average_interleaved (src + y0 * row_floats, y0, y1 - y0,
+                                                             cfg.h, cfg.w, nf, cfg.c, band, ia,
+                                                             y0, y1, cfg.kh, cfg.kw, cfg.dil_h,
+                                                             cfg.dil_w, 1e-3f, dst, &short_rows))
+                op_check_fail (check, base, "read rows it was not given without an error");
+              g_clear_error (&short_rows);
+            }
+          lisse_tensor_free (band);
+        }
     }
+  g_free (src);
+  g_free (dst);
   if (fe)
     g_clear_pointer (&banded, lisse_tensor_free);
   compare_and_free (check, base, banded, whole, fe, re, 0.0, 0.0);
@@ -1381,7 +1436,7 @@ const OpCase op_cases_conv[] = {
   { "conv_transpose2d", case_conv_transpose2d },
   { "deform_weighted_average", case_deform_weighted_average },
   { "deform_affinity_average", case_deform_affinity_average },
-  { "deform_affinity_average_rows", case_deform_affinity_average_rows },
+  { "deform_affinity_average_interleaved", case_deform_affinity_average_interleaved },
   { "deform_conv2d", case_deform_conv2d },
   { "matmul", case_matmul },
   { "linear_channels", case_linear_channels },

@@ -17,6 +17,8 @@ exports it, and checks:
     identity;
   - --tile 32 against the whole image on an image larger than 32 + 2·halo,
     both against the twin; one thread against two, bit for bit;
+  - a second model whose offsets reach 64 px (beyond one of the streamed
+    back end's 64-row bands), three layers, on an image of four bands;
   - clear one-line errors, no output file, for wrong files: a missing or
     extra tensor, a wrong shape, a halo that disagrees, bad dilations,
     offset bound, λ reference, params, colour encoding.
@@ -125,7 +127,7 @@ def main():
 
     # ---- tiles and threads --------------------------------------------------
     h, w = 150, 211                        # both above 32 + 2·halo; taller than fang19.c's
-                                           # row bands (EXTRACT_BAND, OFFSET_BAND): their seams
+                                           # row bands (EXTRACT_BAND, BACK_BAND): their seams
     img = rng.random((h, w, 3)).astype(np.float32)
     big = write_float_tiff(path("big.tif"), img)
     ref = reference(img, 0.02)
@@ -138,6 +140,34 @@ def main():
     one, err = lisse_run(big, path("big-t1.tif"), 0.02, "--tile", "4096", threads=1)
     tap(one is not None and whole is not None and np.array_equal(one, whole),
         "one thread and two give identical output", err)
+
+    # ---- offsets that reach further than a band ------------------------------
+    # fang19.c streams its back end in bands of 64 rows (BACK_BAND) and runs
+    # each layer once its input reaches the layer's reach below the band:
+    # offsets bounded by 64 px (reach 66 rows) with logits large enough to
+    # use it, three layers, an image of four bands.
+    far = random_fang19_twin(7, width=8, n_layers=3, offset_bound=64.0, dilations=(1,))
+    with torch.no_grad():
+        far.c5.weight[fm.FEATURE_DIM:] *= 40.0       # Δx up to about 50 px,
+        far.c5.weight[fm.FEATURE_DIM::2] *= 4.0      # Δy near the bound
+    far_path = path("fang19-far.safetensors")
+    fe.export_fang19(far, far_path, "rtv", {"name": "parity-far"})
+    far = far.to(torch.float64).eval()
+    far_img = rng.random((230, 57, 3)).astype(np.float32)
+    x = torch.from_numpy(np.transpose(far_img.astype(np.float64), (2, 0, 1)))[None]
+    lam = torch.tensor([np.float32(0.01)], dtype=torch.float64)
+    with torch.no_grad():
+        far_ref = np.transpose(far(x, lam)[0].numpy(), (1, 2, 0))
+        _, offs = far.extract(x, fm.lambda_params(lam, far.lambda_ref, 1, x.device, x.dtype))
+        dy_max = max(float(o[:, 0::2].abs().max()) for o in offs)
+    rc, _, err = run("run", "--model", far_path, "--depth", "32", "--set", "lambda=0.01",
+                     write_float_tiff(path("far-in.tif"), far_img), path("far-out.tif"))
+    got = read_float_tiff(path("far-out.tif")) if rc == 0 else None
+    e = max_err(got, far_ref)
+    moved = float(np.max(np.abs(far_ref - far_img)))
+    tap(e is not None and e <= TOL and dy_max > 64 - 2 and moved > 1e-2,
+        f"57×230, offsets bounded by 64 px (largest row offset {dy_max:.1f}: reads beyond a "
+        f"64-row band), three layers: max |C − PyTorch| = {e} (max |y − x| = {moved:.3g})", err)
 
     # ---- joint filtering: `lisse run --guide` ---------------------------------
     # The twin's forward(guide, λ, target): features and offsets from the

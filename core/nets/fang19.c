@@ -43,8 +43,8 @@
  *   (bilinear reads, zero outside the image, as the engine's deformable
  *   ops; the plane of ones 1 keeps the weights summing to one at borders,
  *   ε = FANG19_BORDER_EPS keeps the pixel's own value where every point
- *   falls outside): one lisse_deform_affinity_average per layer, made
- *   band by band with the offsets of the band's rows only (below).
+ *   falls outside): lisse_deform_affinity_average_interleaved, band by
+ *   band, the layers following c3–c5 as a wavefront (back_end, below).
  *   The result is Z_L.
  *
  * Halo (fang19_model.halo_radius): the extractor reaches 1 + 1 + 3 +
@@ -356,12 +356,9 @@ pad_even (const LisseTensor *x, GError **error)
   return y;
 }
 
-/* The extractor's full-resolution convolutions run in bands of this many
- * output rows (of c2's half-size output at the front, of c4's output at the
- * back), so that two full-size F-channel tensors are never in memory
- * together: with the banded offsets below, fang19's whole-image peak for a
- * 1962² crop is 491 MiB, about 33 float planes a pixel (738 MiB before;
- * tools/bench/memory-cost effect fast-filter:rtv 1960 1960 3). */
+/* The extractor's front (c0, c1, c2) runs in bands of this many rows of
+ * c2's half-size output, so that no full-size F-channel tensor is ever in
+ * memory; its back end is streamed too (back_end). */
 #define EXTRACT_BAND 64
 
 /* Rows [@a, @b) of @x's channels as a tensor of their own. */
@@ -416,92 +413,274 @@ extract_front (Runner *r, const LisseTensor *xp, GError **error)
   return half;
 }
 
-/* The nearest ×2 upsampling of the half-size @half, c3 and c4, band by
- * band: c5's input, @h × @w.  Output rows [y0, y1) need the upsampled rows
- * [y0 − 2, y1 + 2). */
-static LisseTensor *
-extract_back (Runner *r, const LisseTensor *half, int h, int w, GError **error)
+/* ---- the back end, streamed ----------------------------------------------
+ * c3, c4 and c5 run band by band (BACK_BAND output rows, from the half-size
+ * trunk), and the averaging layers follow them as a wavefront: layer l
+ * averages a band once its input (the features and the image — the target
+ * for layer 0, layer l − 1's result after) reaches the band's last row plus
+ * the layers' reach.  Each layer keeps its input as pixel-interleaved rows
+ * (lisse_deform_affinity_average_interleaved) from its reach above its band
+ * on, and c5's input as the bands some layer still needs, so nothing
+ * full-size is held but the half-size trunk, the target and the result:
+ * fang19 runs a 12 MP image whole in about 1 GB (it held c5's input, the
+ * features and two images whole before, and had to be tiled), and each
+ * point's corners are read as whole pixels. */
+#define BACK_BAND 64
+
+/* Rows [y0, y0 + rows) of an image, w pixels of stride floats each, from
+ * row first of a buffer of cap rows: appended at the bottom, dropped from
+ * the top, moved back to the buffer's start only when the bottom is full
+ * (the buffer is twice what a layer holds at once, so that costs at most a
+ * copy of what passes through, and less than a memmove per band). */
+typedef struct
 {
-  LisseTensor *out = lisse_tensor_try_new_uninit (1, half->c, h, w, error);
-  for (int y0 = 0; out && y0 < h; y0 += EXTRACT_BAND)
-    {
-      const int y1 = MIN (h, y0 + EXTRACT_BAND);
-      const int a = MAX (0, y0 - 2), b = MIN (h, y1 + 2);
-      LisseTensor *x = lisse_tensor_try_new_uninit (1, half->c, b - a, w, error);
-      if (x)
-        for (int c = 0; c < half->c; c++)
-          {
-            const float *s = lisse_tensor_channel (half, 0, c);
-            float *d = lisse_tensor_channel (x, 0, c);
-            for (int yy = a; yy < b; yy++)
-              for (int xx = 0; xx < w; xx++)
-                d[(size_t) (yy - a) * w + xx] = s[(size_t) (yy / 2) * half->w + xx / 2];
-          }
-      if (x)
-        x = run_conv (r, L_C3 (r->p), x, TRUE, TRUE, error);
-      if (x)
-        x = run_conv (r, L_C4 (r->p), x, TRUE, TRUE, error);
-      if (x)
-        put_rows (out, y0, x, y0 - a, y1 - y0);
-      else
-        g_clear_pointer (&out, lisse_tensor_free);
-      lisse_tensor_free (x);
-    }
-  return out;
+  float *data;
+  int    y0, rows, first, cap, w, stride;
+} RowWindow;
+
+/* A window of @cap rows, allocated when first used (and freed by the
+ * caller when done with: a short image's windows are the whole image). */
+static void
+window_init (RowWindow *win, int cap, int w, int stride)
+{
+  *win = (RowWindow) { NULL, 0, 0, 0, cap, w, stride };
 }
 
-/* Rows of offsets made at a time: a band's offsets (18 planes of its
- * rows) and its slice of c5's input are all the layer holds besides the
- * whole-image planes, so 18·L offset planes are never in memory at once —
- * they would be a third of fang19's peak, which sets how large an image
- * runs whole. */
-#define OFFSET_BAND 128
+static float *
+window_row (const RowWindow *win, int y)
+{
+  return win->data + (size_t) (win->first + y - win->y0) * win->w * win->stride;
+}
 
-/* Layer @l's offsets for the image rows [@ia, @ib), B·tanh(o / B) of its 18
- * channels of c5's output, computed from those rows of c5's input @x.  The
- * rows next to the band's ends see zero padding where the image goes on, so
- * callers use only the rows one inside (or at the image's edge). */
+/* Room for the rows [@y, @y + @n), which must follow the window's; NULL
+ * (an internal error) when they do not fit. */
+static float *
+window_append (RowWindow *win, int y, int n, GError **error)
+{
+  /* Zeroed: the lanes after the channels must read as zeros. */
+  if (!win->data && !(win->data = g_try_malloc0 ((size_t) win->cap * win->w * win->stride
+                                                 * sizeof (float))))
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_OUT_OF_MEMORY,
+                   "fang19: no memory for %d rows of %d pixels", win->cap, win->w);
+      return NULL;
+    }
+  if (win->first + win->rows + n > win->cap)
+    {
+      memmove (win->data, window_row (win, win->y0),
+               (size_t) win->rows * win->w * win->stride * sizeof (float));
+      win->first = 0;
+    }
+  if (y != win->y0 + win->rows || win->rows + n > win->cap)
+    {
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT,
+                   "fang19: rows %d–%d do not follow rows %d–%d in a window of %d", y, y + n,
+                   win->y0, win->y0 + win->rows, win->cap);
+      return NULL;
+    }
+  win->rows += n;
+  return window_row (win, y);
+}
+
+/* Forgets the rows above @y. */
+static void
+window_drop_above (RowWindow *win, int y)
+{
+  const int k = CLAMP (y - win->y0, 0, win->rows);
+  win->first += k;
+  win->y0 += k;
+  win->rows -= k;
+}
+
+/* c4's output rows [@ya, @yb) (c5's input): the nearest ×2 upsampling of
+ * the half-size @half, c3 and c4 on the upsampled rows [ya − 2, yb + 2)
+ * (each 3×3 layer reaches one row further; the band's own first and last
+ * rows, zero-padded, are not used). */
 static LisseTensor *
-layer_offsets (Runner *r, const LisseTensor *x, int l, int ia, int ib, GError **error)
+back_band (Runner *r, const LisseTensor *half, int h, int w, int ya, int yb, GError **error)
+{
+  const int a = MAX (0, ya - 2), b = MIN (h, yb + 2);
+  LisseTensor *x = lisse_tensor_try_new_uninit (1, half->c, b - a, w, error);
+  if (x)
+    for (int c = 0; c < half->c; c++)
+      for (int yy = a; yy < b; yy++)
+        {
+          const float *s = lisse_tensor_channel (half, 0, c) + (size_t) (yy / 2) * half->w;
+          float *d = lisse_tensor_channel (x, 0, c) + (size_t) (yy - a) * w;
+          for (int xx = 0; xx + 1 < w; xx += 2)
+            d[xx] = d[xx + 1] = s[xx / 2];
+          if (w & 1)
+            d[w - 1] = s[w / 2];
+        }
+  if (x)
+    x = run_conv (r, L_C3 (r->p), x, TRUE, TRUE, error);
+  if (x)
+    x = run_conv (r, L_C4 (r->p), x, TRUE, TRUE, error);
+  LisseTensor *band = x ? copy_rows (x, ya - a, yb - a, error) : NULL;
+  lisse_tensor_free (x);
+  return band;
+}
+
+/* Layer @l's offsets for the rows of c5's input band @x, B·tanh(o / B) of
+ * its 18 channels of c5's output. */
+static LisseTensor *
+layer_offsets (Runner *r, const LisseTensor *x, int l, GError **error)
 {
   const Fang19 *p = r->p;
-  g_autoptr (LisseTensor) band = copy_rows (x, ia, ib, error);
-  if (!band)
-    return NULL;
-  LisseTensor *off = run_conv_part (r, L_C5 (p), band, FANG19_FEATURES + 2 * FANG19_POINTS * l,
+  LisseTensor *off = run_conv_part (r, L_C5 (p), x, FANG19_FEATURES + 2 * FANG19_POINTS * l,
                                     2 * FANG19_POINTS, FALSE, error);
-  const float bnd = (float) p->offset_bound;
   if (off)
-    {
-      /* Three passes rather than one loop of libm's tanhf, which stays
-       * scalar: lisse_tanh_inplace is vectorised (1.4 ulp). */
-      const size_t n = lisse_tensor_numel (off);
-      for (size_t i = 0; i < n; i++)
-        off->data[i] /= bnd;
-      lisse_tanh_inplace (off);
-      for (size_t i = 0; i < n; i++)
-        off->data[i] *= bnd;
-    }
+    lisse_bounded_tanh_inplace (off, (float) p->offset_bound);
   return off;
 }
 
-/* One averaging layer: @z filtered with the features @feat and layer @l's
- * offsets, made band by band from c5's input @x. */
-static LisseTensor *
-average_layer (Runner *r, const LisseTensor *z, const LisseTensor *feat, const LisseTensor *x,
-               int l, GError **error)
+typedef struct
 {
-  const int h = z->h;
-  LisseTensor *next = lisse_tensor_try_new_uninit (1, z->c, h, z->w, error);
-  for (int y0 = 0; next && y0 < h; y0 += OFFSET_BAND)
+  Runner            *r;
+  const LisseTensor *target;
+  LisseTensor       *half;      /* freed once the last band is made */
+  LisseTensor      **c5_in;     /* per band: c4's output rows [y0 − 1, y1 + 1) ∩ the image */
+  LisseTensor      **head;      /* per band: c5's first outputs on it, the features and layer
+                                   0's offsets (squashed), until layer 0 has run the band */
+  RowWindow          win[FANG19_MAX_LAYERS + 1];  /* layer l's input; [L]: the last's output */
+  int                h, w, n_bands, made, done[FANG19_MAX_LAYERS], reach;
+} Wavefront;
+
+#define BAND_Y0(k)       ((k) * BACK_BAND)
+#define BAND_Y1(wf, k)   MIN ((wf)->h, ((k) + 1) * BACK_BAND)
+#define BAND_IA(k)       MAX (0, BAND_Y0 (k) - 1)
+
+/* Layer 0's offsets in a band's head (a view of its channels after the
+ * features). */
+static LisseTensor
+layer0_offsets (const LisseTensor *head)
+{
+  return (LisseTensor) { 1, 2 * FANG19_POINTS, head->h, head->w,
+                         head->data + (size_t) FANG19_FEATURES * lisse_tensor_plane (head), FALSE };
+}
+
+/* The next band of c5's input, its features, layer 0's offsets and input
+ * rows. */
+static gboolean
+make_band (Wavefront *wf, GError **error)
+{
+  const int k = wf->made, y0 = BAND_Y0 (k), y1 = BAND_Y1 (wf, k), ia = BAND_IA (k);
+  const int ib = MIN (wf->h, y1 + 1);
+  if (k >= wf->n_bands)
     {
-      const int y1 = MIN (h, y0 + OFFSET_BAND), ia = MAX (0, y0 - 1), ib = MIN (h, y1 + 1);
-      g_autoptr (LisseTensor) off = layer_offsets (r, x, l, ia, ib, error);
-      if (!off || !lisse_deform_affinity_average_rows (z, feat, off, ia, y0, y1, 3, 3, 1, 1,
-                                                       FANG19_BORDER_EPS, next, error))
-        g_clear_pointer (&next, lisse_tensor_free);
+      g_set_error (error, LISSE_ERROR, LISSE_ERROR_INVALID_ARGUMENT, "fang19: no layer can go on");
+      return FALSE;
     }
-  return next;
+  wf->c5_in[k] = back_band (wf->r, wf->half, wf->h, wf->w, ia, ib, error);
+  /* The features with layer 0's offsets, in one convolution: five outputs
+   * alone are too few for the Winograd path, and cost an im2col of c5's
+   * input (144 floats a pixel). */
+  const float bound = (float) wf->r->p->offset_bound;
+  LisseTensor *head = wf->c5_in[k] ? run_conv_part (wf->r, L_C5 (wf->r->p), wf->c5_in[k], 0,
+                                                    FANG19_FEATURES + 2 * FANG19_POINTS, FALSE,
+                                                    error) : NULL;
+  if (!(wf->head[k] = head))
+    return FALSE;
+  LisseTensor off0 = layer0_offsets (head);
+  lisse_bounded_tanh_inplace (&off0, bound);
+  RowWindow *in = &wf->win[0];
+  float *rows = window_append (in, y0, y1 - y0, error);
+  if (!rows)
+    return FALSE;
+  const LisseTensor feat = { 1, FANG19_FEATURES, head->h, head->w, head->data, FALSE };
+  lisse_affinity_interleave (rows, in->stride, 0, &feat, 0, ia, y0, y1);
+  lisse_affinity_interleave (rows, in->stride, FANG19_FEATURES, wf->target, 0, 0, y0, y1);
+  if (++wf->made == wf->n_bands)
+    g_clear_pointer (&wf->half, lisse_tensor_free);
+  return TRUE;
+}
+
+/* Layer @l on its next band when its input reaches far enough: TRUE and
+ * *@ran when it ran. */
+static gboolean
+run_band (Wavefront *wf, int l, LisseTensor *out, gboolean *ran, GError **error)
+{
+  const int n_layers = wf->r->p->n_layers, k = wf->done[l];
+  RowWindow *in = &wf->win[l];
+  *ran = FALSE;
+  if (k >= wf->n_bands)
+    return TRUE;
+  const int y0 = BAND_Y0 (k), y1 = BAND_Y1 (wf, k);
+  if (in->y0 + in->rows < MIN (wf->h, y1 + wf->reach))
+    return TRUE;
+  /* Layer 0's offsets were made with the band's features (make_band). */
+  const LisseTensor off0 = l ? (LisseTensor) { 0 } : layer0_offsets (wf->head[k]);
+  g_autoptr (LisseTensor) off_l = l ? layer_offsets (wf->r, wf->c5_in[k], l, error) : NULL;
+  const LisseTensor *off = l ? off_l : &off0;
+  const gboolean last = l == n_layers - 1;
+  RowWindow *next = &wf->win[l + 1];
+  if (last)
+    next->y0 = y0, next->rows = 0, next->first = 0;
+  float *dst = off ? window_append (next, y0, y1 - y0, error) : NULL;
+  if (!dst || !lisse_deform_affinity_average_interleaved (
+                window_row (in, in->y0), in->y0, in->rows, wf->h, wf->w, FANG19_FEATURES,
+                wf->target->c, off, BAND_IA (k), y0, y1, 3, 3, 1, 1, FANG19_BORDER_EPS, dst,
+                error))
+    return FALSE;
+  if (l == 0)
+    g_clear_pointer (&wf->head[k], lisse_tensor_free);
+  if (last)
+    {
+      lisse_affinity_deinterleave (dst, next->stride, FANG19_FEATURES, out, 0, 0, y0, y1);
+      g_clear_pointer (&wf->c5_in[k], lisse_tensor_free);
+    }
+  window_drop_above (in, y1 - wf->reach);   /* the next band reads from there */
+  if (++wf->done[l] == wf->n_bands)
+    g_clear_pointer (&in->data, g_free);
+  *ran = TRUE;
+  return TRUE;
+}
+
+/* From the trunk's half-size output @half (consumed) to the result. */
+static LisseTensor *
+back_end (Runner *r, LisseTensor *half, const LisseTensor *target, GError **error)
+{
+  const Fang19 *p = r->p;
+  const int h = target->h, w = target->w, n_layers = p->n_layers;
+  Wavefront wf = { .r = r, .target = target, .half = half, .h = h, .w = w,
+                   .n_bands = (h + BACK_BAND - 1) / BACK_BAND };
+  /* The rows a layer's points read beyond its own: the 3×3 grid's one,
+   * the offset's ceil(B) and the bilinear corner's one. */
+  wf.reach = (int) ceil (p->offset_bound) + 2;
+  wf.c5_in = g_new0 (LisseTensor *, wf.n_bands);
+  wf.head = g_new0 (LisseTensor *, wf.n_bands);
+  const int stride = lisse_affinity_pixel_floats (FANG19_FEATURES, target->c);
+  /* A layer holds its reach above its band, the band, and what the layer
+   * before made ahead of it: as long as that stays short of the band's end
+   * plus the reach, the layer before goes on, one band more at most. */
+  const int held = ((wf.reach + BACK_BAND - 1) / BACK_BAND + 2) * BACK_BAND + wf.reach;
+  LisseTensor *out = lisse_tensor_try_new_uninit (1, target->c, h, w, error);
+  gboolean ok = out != NULL;
+  for (int l = 0; l <= n_layers; l++)
+    window_init (&wf.win[l], MIN (h, l < n_layers ? 2 * held : BACK_BAND), w, stride);
+  while (ok && wf.done[n_layers - 1] < wf.n_bands)
+    {
+      /* The deepest layer that can go on goes first, which keeps the
+       * layers' inputs short; when none can, the next band is made. */
+      gboolean ran = FALSE;
+      for (int l = n_layers - 1; ok && !ran && l >= 0; l--)
+        ok = run_band (&wf, l, out, &ran, error);
+      if (ok && !ran)
+        ok = make_band (&wf, error);
+    }
+  for (int k = 0; k < wf.n_bands; k++)
+    {
+      lisse_tensor_free (wf.c5_in[k]);
+      lisse_tensor_free (wf.head[k]);
+    }
+  g_free (wf.c5_in);
+  g_free (wf.head);
+  for (int l = 0; l <= n_layers; l++)
+    g_free (wf.win[l].data);
+  lisse_tensor_free (wf.half);
+  if (!ok)
+    g_clear_pointer (&out, lisse_tensor_free);
+  return out;
 }
 
 /* @param_map, when given, is the guide (1×3×H×W R'G'B' in [0, 1]): the
@@ -539,25 +718,7 @@ fang19_forward (const LisseNet *net, const LisseTensor *rgb, const LisseParams *
       lisse_tensor_free (x);
       x = b;
     }
-  if (x)
-    {
-      LisseTensor *half = x;
-      x = extract_back (&r, half, h, w, error);
-      lisse_tensor_free (half);
-    }
-  /* c5 in parts: the features now, each layer's offsets when it runs. */
-  g_autoptr (LisseTensor) c5_in = x;
-  g_autoptr (LisseTensor) feat = c5_in ? run_conv_part (&r, L_C5 (p), c5_in, 0, FANG19_FEATURES,
-                                                        FALSE, error) : NULL;
-  /* Layer 0 reads the target itself: no copy of it. */
-  LisseTensor *z = NULL;
-  for (int l = 0; feat && l < p->n_layers; l++)
-    {
-      LisseTensor *next = average_layer (&r, l ? z : rgb, feat, c5_in, l, error);
-      lisse_tensor_free (z);
-      if (!(z = next))
-        break;
-    }
+  LisseTensor *z = x ? back_end (&r, x, rgb, error) : NULL;
   if (z && !lisse_progress_report (progress, 1.0, error))
     g_clear_pointer (&z, lisse_tensor_free);
   return z;
@@ -574,12 +735,12 @@ const LisseNetInfo lisse_net_fang19 = {
   .map_kind = "guide",
   .receptive_radius = LISSE_NET_RADIUS_FROM_MODEL,
   .multiple = 2,
-  /* Tiles of 1536 + 2·181 pixels: the halo costs 1.5× instead of 512's
-   * 2.9× (measured at 1 MP, one thread: 6.1 s tiled at 512, 2.8 s whole);
-   * its crop of 3.6 MP takes about 0.8 GB (≈ 220 B a pixel with the
-   * offsets made layer by layer), which with a 12 MP image's input and
-   * output stays under 1.5 GB. */
-  .default_tile = 1536,
+  /* With the back end streamed a 12 MP image runs whole in 1.24 GiB
+   * (4000×3000, one thread: 24.2 s; in tiles of 1536 it computed 1.4× the
+   * pixels, 43.6 s before this engine's later changes): an image up to
+   * (3200 + 2·halo)², 12.7 MP for the bound-8 halo, runs whole; larger ones
+   * in crops of that size. */
+  .default_tile = 3200,
   .load = fang19_load,
   .free = fang19_free,
   .forward = fang19_forward,

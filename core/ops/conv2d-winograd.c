@@ -192,27 +192,18 @@ typedef struct
   int row0, col0;  /* the patches' top-left pixel in the sub-image (may be −1) */
 } Segment;
 
-/* Where each tile of a chunk writes: out[k·lanes + t] is the offset in a
- * channel plane of output pixel k (row·4 + column) of tile t's block, −1
- * past the sub-image's edge (or for idle lanes); and the chunk's runs of
- * neighbouring tiles, from which the patches are read (gather_patches).
- * Computed once per chunk and used for every channel.  Returns the number
- * of segments (at most nt). */
+/* The chunk's runs of neighbouring tiles (tiles [t0, t0 + nt) of the
+ * image), from which the patches are read (gather_patches) and to which
+ * the blocks are written (scatter_segments).  Computed once per chunk and
+ * used for every channel.  Returns the number of segments (at most nt). */
 static int
-tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, Segment *seg, int *out)
+tile_offsets (const WinoJob *job, gint64 t0, int nt, Segment *seg)
 {
-  const int w = job->x->w, dh = job->dh, dw = job->dw;
   int p = 0, n_seg = 0;
   while (p + 1 < job->n_phases && job->phases[p + 1].first <= t0)
     p++;
-  for (int t = 0; t < lanes; t++)
+  for (int t = 0; t < nt; t++)
     {
-      if (t >= nt)
-        {
-          for (int k = 0; k < WINO_OUT * WINO_OUT; k++)
-            out[k * lanes + t] = -1;
-          continue;
-        }
       const gint64 flat = t0 + t;
       while (flat >= job->phases[p].first + job->phases[p].count)
         p++;
@@ -225,15 +216,6 @@ tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, Segment *seg, in
         last->n++;
       else
         seg[n_seg++] = (Segment) { t, 1, p, sy, sx };
-      for (int i = 0; i < WINO_OUT; i++)
-        for (int j = 0; j < WINO_OUT; j++)
-          {
-            const int r = sy + 1 + i, c = sx + 1 + j;
-            out[(i * WINO_OUT + j) * lanes + t] =
-              r >= ph->hs || c >= ph->ws ? -1
-              : job->split ? ph->split_base + r * ph->ws + c
-                           : (r * dh + ph->a) * w + c * dw + ph->b;
-          }
     }
   return n_seg;
 }
@@ -243,7 +225,7 @@ tile_offsets (const WinoJob *job, gint64 t0, int nt, int lanes, Segment *seg, in
  * copied once into @line (zeros beyond the sub-image's edges), then dealt
  * out to the tiles, which overlap by two columns.  Idle lanes keep what
  * they hold (finite: the scratch starts zeroed). */
-static void
+WINO_CLONES static void
 gather_patches (const WinoJob *job, const float *plane, const Segment *seg, int n_seg,
                 int lanes, float *restrict line, float *restrict d)
 {
@@ -260,8 +242,13 @@ gather_patches (const WinoJob *job, const float *plane, const Segment *seg, int 
       for (int u = 0; u < WINO_IN; u++)
         {
           const int r = g->row0 + u;
+          /* A row wholly inside the sub-image is dealt out from the plane
+           * itself; only rows that cross an edge go through @line. */
+          const float *ln = line;
           if (r < 0 || r >= ph->hs || c_hi <= c_lo)
             memset (line, 0, span * sizeof (float));
+          else if (c_lo == 0 && c_hi == span)
+            ln = base + (size_t) r * stride + g->col0;
           else
             {
               const float *src = base + (size_t) r * stride + g->col0;
@@ -275,7 +262,7 @@ gather_patches (const WinoJob *job, const float *plane, const Segment *seg, int 
             {
               float *restrict dst = d + (size_t) (u * WINO_IN + v) * lanes + g->lane;
               for (int j = 0; j < g->n; j++)
-                dst[j] = line[WINO_OUT * j + v];
+                dst[j] = ln[WINO_OUT * j + v];
             }
         }
     }
@@ -367,32 +354,81 @@ transform_output (const float *restrict m, size_t stride, int lanes, float *rest
     }
 }
 
-/* A chunk's output blocks in one channel, bias added (then, when given,
- * the residual plane @res at the same offsets, and ReLU as relu_array:
- * v > 0 ? v : 0), into its plane. */
-static void
-scatter_blocks (const float *restrict y, const int *restrict out, int lanes, float bias,
-                gboolean relu, const float *restrict res, float *restrict plane)
+/* One output row of a segment's blocks: @len pixels from @dst on, pixel q
+ * from column q % 4 of tile q / 4 (y[(q % 4)·lanes + q / 4], the row's
+ * first block position already added to @y), plus @bias, plus the residual
+ * @res at the same offsets when given, then ReLU as relu_array (v > 0 ? v
+ * : 0) when @relu.  The row is contiguous in the plane (or in the split
+ * sub-image), so the writes are too. */
+WINO_CLONES static void
+scatter_row (const float *restrict y, int lanes, int len, float bias, gboolean relu,
+             const float *restrict res, float *restrict dst)
 {
-  if (res)
-    for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
+  const float *restrict y0 = y, *restrict y1 = y + lanes, *restrict y2 = y + 2 * (size_t) lanes,
+              *restrict y3 = y + 3 * (size_t) lanes;
+  const int whole = len / WINO_OUT;
+  /* Whole blocks: four rows of y interleaved, which vectorises (a loop
+   * over q with q % 4 and q / 4 in the index does not). */
+  if (!res && !relu)
+    for (int t = 0; t < whole; t++)
       {
-        if (out[i] < 0)
-          continue;
-        const float v = y[i] + bias + res[out[i]];
-        plane[out[i]] = relu ? (v > 0.0f ? v : 0.0f) : v;
+        dst[4 * t] = y0[t] + bias;
+        dst[4 * t + 1] = y1[t] + bias;
+        dst[4 * t + 2] = y2[t] + bias;
+        dst[4 * t + 3] = y3[t] + bias;
       }
-  else if (relu)
-    for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
+  else if (!res)
+    for (int t = 0; t < whole; t++)
       {
-        const float v = y[i] + bias;
-        if (out[i] >= 0)
-          plane[out[i]] = v > 0.0f ? v : 0.0f;
+        const float v0 = y0[t] + bias, v1 = y1[t] + bias, v2 = y2[t] + bias, v3 = y3[t] + bias;
+        dst[4 * t] = v0 > 0.0f ? v0 : 0.0f;
+        dst[4 * t + 1] = v1 > 0.0f ? v1 : 0.0f;
+        dst[4 * t + 2] = v2 > 0.0f ? v2 : 0.0f;
+        dst[4 * t + 3] = v3 > 0.0f ? v3 : 0.0f;
       }
   else
-    for (int i = 0; i < WINO_OUT * WINO_OUT * lanes; i++)
-      if (out[i] >= 0)
-        plane[out[i]] = y[i] + bias;
+    for (int t = 0; t < whole; t++)
+      {
+        const float v0 = y0[t] + bias + res[4 * t], v1 = y1[t] + bias + res[4 * t + 1];
+        const float v2 = y2[t] + bias + res[4 * t + 2], v3 = y3[t] + bias + res[4 * t + 3];
+        dst[4 * t] = relu ? (v0 > 0.0f ? v0 : 0.0f) : v0;
+        dst[4 * t + 1] = relu ? (v1 > 0.0f ? v1 : 0.0f) : v1;
+        dst[4 * t + 2] = relu ? (v2 > 0.0f ? v2 : 0.0f) : v2;
+        dst[4 * t + 3] = relu ? (v3 > 0.0f ? v3 : 0.0f) : v3;
+      }
+  /* The block cut by the edge. */
+  for (int q = whole * WINO_OUT; q < len; q++)
+    {
+      float v = y[(size_t) (q % WINO_OUT) * lanes + q / WINO_OUT] + bias;
+      if (res)
+        v += res[q];
+      dst[q] = relu ? (v > 0.0f ? v : 0.0f) : v;
+    }
+}
+
+/* A chunk's output blocks @y (y[k·lanes + t], k = row·4 + column of tile
+ * t's block) into @plane, segment by segment and row by row, cut at the
+ * sub-image's edges. */
+static void
+scatter_segments (const WinoJob *job, const Segment *seg, int n_seg, const float *y, int lanes,
+                  float bias, gboolean relu, const float *res, float *plane)
+{
+  for (int s = 0; s < n_seg; s++)
+    {
+      const Segment *g = &seg[s];
+      const Phase *ph = &job->phases[g->phase];
+      const int c0 = g->col0 + 1, len = MIN (WINO_OUT * g->n, ph->ws - c0);
+      for (int i = 0; i < WINO_OUT && g->row0 + 1 + i < ph->hs; i++)
+        {
+          const int r = g->row0 + 1 + i;
+          /* Without the split there is no dilation: the sub-image is the
+           * plane (a = b = 0, dh = dw = 1). */
+          const size_t at = job->split_out ? (size_t) ph->split_base + (size_t) r * ph->ws + c0
+                                           : (size_t) r * job->out->w + c0;
+          scatter_row (y + (size_t) i * WINO_OUT * lanes + g->lane, lanes, len, bias, relu,
+                       res ? res + at : NULL, plane + at);
+        }
+    }
 }
 
 /* Bytes of per-thread scratch for chunks of @lanes tiles. */
@@ -403,7 +439,6 @@ chunk_bytes (int cin, int cout, int lanes)
           + (size_t) WINO_POS * lanes                       /* patches, output blocks */
           + (size_t) WINO_POS * WINO_LANES                  /* half-transformed vectors */
           + (size_t) WINO_OUT * lanes + 2) * sizeof (float)  /* one patch row's line */
-         + (size_t) WINO_OUT * WINO_OUT * lanes * sizeof (int)
          + (size_t) lanes * sizeof (Segment);
 }
 
@@ -418,10 +453,9 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
   float *d = m + (size_t) WINO_POS * job->mrows * lanes;
   float *tmp = d + (size_t) WINO_POS * lanes;
   float *line = tmp + (size_t) WINO_POS * WINO_LANES;
-  int *out_off = (int *) (line + (size_t) WINO_OUT * lanes + 2);
-  Segment *seg = (Segment *) (out_off + (size_t) WINO_OUT * WINO_OUT * lanes);
+  Segment *seg = (Segment *) (line + (size_t) WINO_OUT * lanes + 2);
 
-  const int n_seg = tile_offsets (job, t0, nt, lanes, seg, out_off);
+  const int n_seg = tile_offsets (job, t0, nt, seg);
   /* V_ξ [Cin × lanes] */
   const size_t v_stride = (size_t) cin * lanes;
   for (int ci = 0; ci < cin; ci++)
@@ -469,7 +503,7 @@ run_chunk (const WinoJob *job, gint64 t0, int nt, int lanes, void *scratch)
        * residual is in the image's layout). */
       const float *res = job->residual && !job->split_out
                          ? lisse_tensor_channel (job->residual, job->ni, co) : NULL;
-      scatter_blocks (d, out_off, lanes, job->bias ? job->bias[co] : 0.f,
+      scatter_segments (job, seg, n_seg, d, lanes, job->bias ? job->bias[co] : 0.f,
                       job->relu && (!job->residual || !job->split_out), res, plane);
     }
 }

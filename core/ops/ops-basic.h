@@ -48,6 +48,10 @@ void lisse_leaky_relu_inplace (LisseTensor *t, float slope);
 void lisse_gelu_inplace       (LisseTensor *t);
 void lisse_sigmoid_inplace    (LisseTensor *t);
 void lisse_tanh_inplace       (LisseTensor *t);
+/* bound·tanh(x / bound), bound > 0: values squashed into (−bound, bound)
+ * (fang19's offsets), within a few ulp of bound (an absolute error: near 0
+ * it is not tanh's relative accuracy); one pass. */
+void lisse_bounded_tanh_inplace (LisseTensor *t, float bound);
 void lisse_exp_inplace        (LisseTensor *t);
 /* @param is used by LISSE_ACT_LEAKY_RELU only. */
 void lisse_activation_inplace (LisseTensor *t, LisseActivation act, float param);

@@ -255,17 +255,40 @@ LisseTensor *lisse_deform_affinity_average     (const LisseTensor *x, const Liss
                                                 const LisseTensor *offsets,
                                                 int kh, int kw, int dil_h, int dil_w,
                                                 float eps, GError **error);
-/* The same for output rows [@y_begin, @y_end) only, written into @out (the
- * whole result's shape, made by the caller; other rows are left as they
- * are), with @offsets holding the rows [@off_y0, @off_y0 + offsets->h) of
- * the image (which must cover the output rows): a caller can make the
- * offsets band by band and never hold all of them (fang19).  Each output
- * pixel is computed exactly as by lisse_deform_affinity_average. */
-gboolean     lisse_deform_affinity_average_rows (const LisseTensor *x, const LisseTensor *feat,
-                                                 const LisseTensor *offsets, int off_y0,
-                                                 int y_begin, int y_end,
-                                                 int kh, int kw, int dil_h, int dil_w,
-                                                 float eps, LisseTensor *out, GError **error);
+/* The same on pixel-interleaved rows, for callers that run it band by band
+ * and never hold whole images (fang19): each pixel is
+ * lisse_affinity_pixel_floats (nf, nc) floats — its @nf features, then its
+ * @nc image channels, then zeros up to a multiple of AFFINITY_LANES (one
+ * vector); 1 ≤ @nf ≤ AFFINITY_MAX_FEATURES.  @src holds the rows
+ * [@src_y0, @src_y0 + @src_rows) of an @h × @w image; @offsets (N = 1) its
+ * rows [@off_y0, @off_y0 + offsets->h), which must cover the output rows
+ * [@y_begin, @y_end); @dst (their first pixel, not overlapping @src)
+ * receives those rows in the same layout: each pixel's own features, then
+ * its averaged channels — the next layer's input.  Every corner a pixel
+ * reads must lie in @src's rows or outside the image, else an error (a
+ * caller that bounds the offsets by B gives the rows from
+ * y_begin − pad − ceil(B) − 1 to y_end + pad + ceil(B) + 1).  Positions are
+ * taken relative to each pixel in float, so a pixel reads the same wherever
+ * it lies; the result is lisse_deform_affinity_average's to float rounding
+ * (the same for every band and thread split, bit for bit). */
+#define AFFINITY_LANES        8
+#define AFFINITY_MAX_FEATURES 32   /* nf ≤ this; a multiple of AFFINITY_LANES */
+int          lisse_affinity_pixel_floats        (int nf, int nc);
+gboolean     lisse_deform_affinity_average_interleaved (const float *src, int src_y0,
+                                                        int src_rows, int h, int w, int nf,
+                                                        int nc, const LisseTensor *offsets,
+                                                        int off_y0, int y_begin, int y_end,
+                                                        int kh, int kw, int dil_h, int dil_w,
+                                                        float eps, float *dst, GError **error);
+/* Rows [@y_begin, @y_end) of image @ni of @x (whose row 0 is image row
+ * @x_y0) into the interleaved rows at @dst (row y_begin's first pixel), its
+ * channels at lanes @lane0 …, @stride floats a pixel; and back. */
+void         lisse_affinity_interleave          (float *dst, int stride, int lane0,
+                                                 const LisseTensor *x, int ni, int x_y0,
+                                                 int y_begin, int y_end);
+void         lisse_affinity_deinterleave        (const float *src, int stride, int lane0,
+                                                 LisseTensor *x, int ni, int x_y0,
+                                                 int y_begin, int y_end);
 LisseTensor *lisse_deform_affinity_average_ref (const LisseTensor *x, const LisseTensor *feat,
                                                 const LisseTensor *offsets,
                                                 int kh, int kw, int dil_h, int dil_w,
