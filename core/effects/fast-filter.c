@@ -64,9 +64,10 @@ const LisseEffectInfo lisse_effect_fast_filter = {
   .run = fast_run,
   .draft = NULL,
   /* Peak memory, input and result included (tools/bench/memory-cost, one thread): the
-   * network runs whole up to one tile's crop (1962², 3.8 MP: 491 MiB on top of the input,
-   * about 33 planes) and in 1536-pixel tiles above (12 MP: 653 MiB); a 64×20000 gray strip
-   * 158 MiB.  One line over all, with room: 120 MiB + 30 planes + 3 per channel (3.8 MP
-   * RGB: 691 MiB declared, 535 used; 12 MP: 1.8 GB declared, 790 used). */
-  .memory = { 120.0, 30.0, 3.0 },
+   * network runs whole up to 12.7 MP (its back end streamed, fang19.c) and in crops of that
+   * size above: 1024² RGB 201 MiB, 1960² 459 MiB, 4000×3000 1201 MiB; short wide images cost
+   * most per pixel (their row bands are the whole image): 20000×64 RGB 306 MiB, 64×20000 gray
+   * 155 MiB.  One line over all, with room: 160 MiB + 30 planes + 3 per channel (12 MP RGB:
+   * 1.9 GB declared, 1.2 used; 20000×64: 350 MiB declared). */
+  .memory = { 160.0, 30.0, 3.0 },
 };
