@@ -12,8 +12,8 @@
  * it is small and they are too: below LISSE_BUFFER_POOL_IDLE_MAX in all.
  * So idle blocks add at most that much to a run's peak, and nothing while
  * large blocks are allocated; and a network that cycles through a few band
- * sizes (fang19's streamed back end: 10 % of its time went to page faults
- * and zeroing when any other size released them) keeps them.  Thread-safe.
+ * sizes (fang19's streamed back end: at 12 MP it ran 10 % faster with
+ * glibc's mmap threshold raised, docs/fang19-eval.md) keeps them.  Thread-safe.
  * Tensors (tensor.c) and the convolutions' scratch planes use it; the
  * network runs (net.c) trim it when they finish, so nothing stays held
  * between runs (GIMP's process keeps the plug-in's GEGL ops loaded). */

@@ -735,9 +735,9 @@ const LisseNetInfo lisse_net_fang19 = {
   .map_kind = "guide",
   .receptive_radius = LISSE_NET_RADIUS_FROM_MODEL,
   .multiple = 2,
-  /* With the back end streamed a 12 MP image runs whole in 1.24 GiB
-   * (4000×3000, one thread: 24.2 s; in tiles of 1536 it computed 1.4× the
-   * pixels, 43.6 s before this engine's later changes): an image up to
+  /* With the back end streamed a 12 MP image runs whole in 1270 MiB
+   * (4000×3000, one thread: 24.1 s, `tools/eval/fang19-eval.py --timing
+   * --12mp`; in tiles of 1536 it computed 1.4× the pixels): an image up to
    * (3200 + 2·halo)², 12.7 MP for the bound-8 halo, runs whole; larger ones
    * in crops of that size. */
   .default_tile = 3200,
