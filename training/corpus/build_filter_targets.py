@@ -20,6 +20,12 @@ thread), exactly as `lisse filter` runs them.  Writes
   OUT/manifest.json                   the crop pack's index SHA-256, the git
                                       commit of the filters, the settings
 
+With --grid N (and --range LO,HI) every crop of both splits gets the same N
+λ values, log-spaced: the distillation targets of Fan 2018's training
+(training/lisse_train/fan18_distill.py; `--filters l0 --grid 12 --range
+0.0004,0.064 --out build-fan18-targets`).  Give a grid its own --out: a
+file already there is kept whatever λ made it.
+
 Resumable: a target already written is kept (its λ is a function of the
 seed, so a rerun draws the same ones); classic-batch writes each file whole
 before it answers, and a file that does not decode is made again.  Images: the crop pack's photos, with
@@ -65,7 +71,16 @@ def log(msg):
     print(f"filter-targets: {msg}", flush=True)
 
 
-def lambdas(filt, crop_file, split, per_crop, seed):
+def lambdas(filt, crop_file, split, per_crop, seed, grid=0, lam_range=None):
+    if grid:
+        # The same log-spaced values for every crop (distillation targets,
+        # training/lisse_train/fan18_distill.py): a target at any λ between
+        # two of them is their blend.
+        lo, hi = lam_range or RANGES[filt]
+        if grid == 1:
+            return [lo]
+        return [float(math.exp(math.log(lo) + j * (math.log(hi) - math.log(lo)) / (grid - 1)))
+                for j in range(grid)]
     if split != "train":
         return list(EVAL_LAMBDAS[filt])
     lo, hi = RANGES[filt]
@@ -103,11 +118,20 @@ def build(a):
     for f in filters:
         if f not in RANGES:
             raise CorpusError(f"unknown filter {f!r} (one of {', '.join(RANGES)})")
+    lam_range = None
+    if a.range:
+        try:
+            lam_range = tuple(float(v) for v in a.range.split(","))
+        except ValueError:
+            lam_range = ()
+        if len(lam_range) != 2 or not 0 < lam_range[0] < lam_range[1]:
+            raise CorpusError(f"--range wants LO,HI with 0 < LO < HI, not {a.range!r}")
     entries, jobs = [], []
     for filt in filters:
         for c in crops:
             stem = Path(c["file"]).stem
-            for j, lam in enumerate(lambdas(filt, c["file"], c["split"], a.per_crop, a.seed)):
+            for j, lam in enumerate(lambdas(filt, c["file"], c["split"], a.per_crop, a.seed,
+                                          a.grid, lam_range)):
                 rel = f"{filt}/{c['split']}/{stem}-{j}.png"
                 entries.append({"filter": filt, "lambda": lam, "crop": c["file"],
                                 "split": c["split"], "file": rel})
@@ -161,6 +185,7 @@ def build(a):
     manifest = {"format": FORMAT, "generator": "training/corpus/build_filter_targets.py",
                 "crop_index_sha256": sha256_file(idx_path), "git_commit": git_commit(),
                 "settings": {"seed": a.seed, "per_crop": a.per_crop, "filters": all_filters,
+                             "grid": a.grid, "grid_range": list(lam_range) if lam_range else None,
                              "ranges": {f: RANGES[f] for f in all_filters},
                              "eval_lambdas": {f: EVAL_LAMBDAS[f] for f in all_filters}},
                 "counts": {**{f: prev["counts"][f] for f in kept_filters},
@@ -178,6 +203,11 @@ def main(argv=None):
     ap.add_argument("--filters", default="wls,l0,rtv")
     ap.add_argument("--per-crop", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--grid", type=int, default=0,
+                    help="instead of random λ: N values log-spaced over --range, the same "
+                         "for every crop of both splits")
+    ap.add_argument("--range", default="",
+                    help="LO,HI of --grid (default: the filter's training range)")
     ap.add_argument("--index-only", action="store_true",
                     help="write OUT/index.json and stop (no filtering)")
     a = ap.parse_args(argv)

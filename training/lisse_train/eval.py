@@ -23,6 +23,9 @@ What it does (docs/fan18-eval.md has the numbers and the reasons):
   same weights (the .safetensors loaded into a BatchNorm-free Fan18Net), or
   a training checkpoint with --checkpoint.  Both energies are reported, and
   the largest |C − twin|.
+* L0 (the classical peer; --no-l0 skips it): Lisse's own L0 smoothing,
+  `lisse filter l0 --depth 32`, at the λ that fan18_distill.MAP matches to
+  each λf (fitted on training crops); the contact sheet shows it at λf 1.
 * Adam (§5's baseline): the output image itself is the variable, starting
   at the input, lr 0.01 (values in [0, 1]; the paper's learning rate, the
   training script's too), default betas, --adam-iters 100 steps, at λf = 1
@@ -36,7 +39,7 @@ What it does (docs/fan18-eval.md has the numbers and the reasons):
 
 Outputs: PREFIX.json (settings, every per-image number, summary), PREFIX.md
 (the summary table), and the contact sheet PNG (input | network at λf
-0.25, 1, 4 | Adam at λf 1, for the --sheet-count most detailed crops: the
+0.25, 1, 4 | L0 | Adam at λf 1, for the --sheet-count most detailed crops: the
 largest flattening energy of the input), shrunk until it is at most
 --sheet-max-bytes.
 """
@@ -231,6 +234,21 @@ def run_engine(lisse: str, model: str, png_in: str, tiff_out: str, lambda_f: flo
     return read_float_tiff(tiff_out), dt
 
 
+def run_l0(lisse: str, png_in: str, tiff_out: str, lambda_f: float, threads: int):
+    """Lisse's own L0 smoothing (`lisse filter l0`) at the λ that λf maps to
+    (fan18_distill.MAP, fitted on training crops): the classical peer under
+    the same energy, and the distillation target the training can start
+    from.  → (H×W×3 float32 output, the L0 λ)."""
+    from .fan18_distill import MAP
+    lam = MAP[0] * lambda_f ** MAP[1]
+    cmd = [lisse, "filter", "--set", f"lambda={lam:.6g}", "--threads", str(threads),
+           "--depth", "32", "l0", png_in, tiff_out]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {p.stderr.strip()}")
+    return read_float_tiff(tiff_out), lam
+
+
 @torch.no_grad()
 def run_twin(net: fm.Fan18Net, x: torch.Tensor, lambda_f: float, lambda_e: float):
     t0 = time.perf_counter()
@@ -296,6 +314,11 @@ def summarise(records: List[Dict], has_twin: bool) -> Dict:
                                          r["energy"][key]["adam"]["total"] for r in records)
         row["net_over_input"] = _mean(r["energy"][key]["net_c"]["total"] /
                                       r["energy"][key]["input"]["total"] for r in records)
+        if "l0" in records[0]["energy"][key]:
+            row["l0"] = _mean(r["energy"][key]["l0"]["total"] for r in records)
+            row["l0_lambda"] = records[0]["energy"][key]["l0"]["lambda"]
+            row["l0_over_input"] = _mean(r["energy"][key]["l0"]["total"] /
+                                         r["energy"][key]["input"]["total"] for r in records)
         rows.append(row)
     times = {"c_engine_s": _median(r["time"]["c_engine_s"] for r in records),
              "twin_forward_s": _median(r["time"].get("twin_forward_s") for r in records),
@@ -337,9 +360,14 @@ def markdown(doc: Dict) -> str:
     if twin:
         head.append(f"network ({twin})")
     with_adam = any(r.get("adam") is not None for r in summ["energy"])
+    with_l0 = any(r.get("l0") is not None for r in summ["energy"])
+    if with_l0:
+        head.append("L0 (λ)")
     if with_adam:
         head.append(f"Adam {s['adam_iters']} it")
     head.append("network / input")
+    if with_l0:
+        head.append("L0 / input")
     if with_adam:
         head.append("network / Adam")
     lines.append("| " + " | ".join(head) + " |")
@@ -348,9 +376,13 @@ def markdown(doc: Dict) -> str:
         cells = [f"{r['lambda_f']:g}", _fmt(r["input"]), _fmt(r["net_c"])]
         if twin:
             cells.append(_fmt(r.get("net_twin")))
+        if with_l0:
+            cells.append(f"{_fmt(r.get('l0'))} ({r['l0_lambda']:.4g})" if r.get("l0") else "—")
         if with_adam:
             cells.append(_fmt(r.get("adam")))
         cells.append(_fmt(r["net_over_input"], 3))
+        if with_l0:
+            cells.append(_fmt(r.get("l0_over_input"), 3))
         if with_adam:
             cells.append(_fmt(r.get("net_over_adam"), 3))
         lines.append("| " + " | ".join(cells) + " |")
@@ -492,6 +524,13 @@ def evaluate(args) -> Dict:
                 yc = to_tensor(y_c)
                 outs[key] = y_c
                 e = {"input": energy(x, x, params, lf, le), "net_c": energy(yc, x, params, lf, le)}
+                if not args.no_l0:
+                    y_l0, lam_l0 = run_l0(lisse, png, os.path.join(work, f"l0-{k}.tif"), lf,
+                                          args.threads)
+                    e["l0"] = energy(to_tensor(y_l0), x, params, lf, le)
+                    e["l0"]["lambda"] = lam_l0
+                    if lf == ADAM_LAMBDA_F:
+                        outs["l0"] = y_l0
                 if lf == ADAM_LAMBDA_F:
                     r["time"]["c_engine_s"] = dt
                 if twin is not None:
@@ -518,6 +557,8 @@ def evaluate(args) -> Dict:
                 adam_img = to_image(ya)
             records.append(r)
             row = [crop.astype(np.float32) / 255.0] + [outs[f"{lf:g}"] for lf in LAMBDA_FS]
+            if "l0" in outs:
+                row.append(outs["l0"])
             row.append(adam_img if adam_img is not None else np.ones_like(row[0]))
             sheet_rows.append((r["energy"]["1"]["input"]["total"], k, row))
             el = time.perf_counter() - t_start
@@ -562,6 +603,7 @@ def evaluate(args) -> Dict:
         doc["settings"]["sheet_images"] = [records[k]["path"] for _, k, _ in
                                            sorted(best, key=lambda t: t[1])]
         labels = ["input"] + [f"network lf={lf:g}" for lf in LAMBDA_FS] + \
+                 ([] if args.no_l0 else ["L0, lambda for lf=1"]) + \
                  [f"Adam lf=1, {args.adam_iters} it"]
         doc["contact_sheet"] = contact_sheet(sheet_rows, labels, args.sheet, args.sheet_max_bytes)
     return doc
@@ -586,6 +628,8 @@ def parse_args(argv=None):
     ap.add_argument("--checkpoint", help="training checkpoint for the PyTorch twin (default: the "
                                          "model file's own weights)")
     ap.add_argument("--no-twin", action="store_true", help="skip the PyTorch twin")
+    ap.add_argument("--no-l0", action="store_true",
+                    help="skip the L0 baseline (`lisse filter l0` at the λ matched to λf)")
     ap.add_argument("--out", required=True, help="output prefix: writes PREFIX.json and PREFIX.md")
     ap.add_argument("--sheet", help="contact sheet PNG (default PREFIX-sheet.png; '' for none)")
     ap.add_argument("--sheet-count", type=int, default=4, help="photos on the sheet (4)")

@@ -161,8 +161,11 @@ def main(argv=None) -> int:
     w(f"- Architecture `{meta.get('architecture')}` (core/nets/fan18.c; PyTorch twin "
       "training/lisse_train/fan18_model.py): conv 3×3 → conv 3×3 → conv 3×3 stride 2 → 10 residual "
       f"blocks (dilations {meta.get('dilations')}) → transposed conv 4×4 stride 2 → conv 3×3 → conv 1×1 "
-      f"to 3 channels, output = input + residual; width {meta.get('width')}; BatchNorm folded into the "
-      "convolutions (running statistics), so tiles give the same result as the whole image.")
+      f"to 3 channels, output = input + residual; width {meta.get('width')}; "
+      + ("BatchNorm folded into the convolutions (running statistics), so tiles give the same "
+         "result as the whole image." if cfg.get("batchnorm", True) else
+         "no BatchNorm in the last run (it went on from a model file, whose BatchNorm is folded "
+         "into the convolutions), so tiles give the same result as the whole image."))
     w(f"- Receptive radius {meta.get('receptive_radius')} px; sizes are padded to a multiple of "
       f"{meta.get('alignment')}.  Colour encoding: {meta.get('colour_encoding')}.")
     w(f"- Conditioning `{meta.get('conditioning')}`: two extra input channels ln λf and ln(λe/0.1), "

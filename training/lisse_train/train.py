@@ -43,6 +43,13 @@ What it does
   (``recalibrate_batchnorm``) on a fixed set of training batches.  Running
   statistics never enter a training-mode forward pass, so this does not
   change the training trajectory.
+* Distillation (optional, ``distill_targets``): the loss adds a weighted
+  mean squared difference to Lisse's L0 smoothing at the λ matched to λf
+  (fan18_distill: why, and the targets); measured against the energy alone
+  in training/README.md, section 9.
+* ``--init`` also takes a shipped model file (.safetensors): BatchNorm is
+  folded there, so the run continues without BatchNorm (``batchnorm``
+  false), training exactly the network that is evaluated and exported.
 * Validation on crops/val: centre crops, mean over images of E(output) /
   E(input) (E(input) = λf·Ef(I): the identity's energy) at λf ∈ {0.25, 1, 4},
   λe = 0.1, and for a per-pixel map (λf = 4 on the left half, 0.25 on the
@@ -119,6 +126,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from . import fan18_energy as fe  # noqa: E402
+from . import fan18_distill as fd  # noqa: E402
 from . import fan18_model as fm  # noqa: E402
 
 FORMAT = "lisse-fan18-train/1"
@@ -168,6 +176,15 @@ _COMMON = dict(
     recal_batch=4,
     recal_size=128,
     budget_minutes=None,   # if set: choose `steps` (≤ the configured) to end within this
+    # Distillation (fan18_distill): with `distill_targets` (a folder made by
+    # build_filter_targets --grid) the loss adds distill_weight × the mean
+    # squared difference to L0's output at the λ matched to λf, the weight
+    # going linearly to distill_weight_end over the run; the energy term is
+    # scaled by distill_energy (0: not computed at all, a faster step).
+    distill_targets=None,
+    distill_weight=0.0,
+    distill_weight_end=0.0,
+    distill_energy=1.0,
     budget_probe=(50, 250),  # … from the speed measured over these steps (inside warm-up)
 )
 
@@ -251,6 +268,8 @@ def _randint(gen: torch.Generator, lo: int, hi: int) -> int:
 
 def augment(crop: torch.Tensor, size: int, cfg: Dict, gen: torch.Generator) -> torch.Tensor:
     """One training image (3, size, size) float in [0, 1] from a uint8 crop.
+    A crop of 3·n channels (the image with its distillation targets) gets
+    the same draws and the same gains on every group of three.
 
     The random draws happen in a fixed order from `gen` alone, so a run is
     reproducible and resumable from the generator state."""
@@ -274,7 +293,7 @@ def augment(crop: torch.Tensor, size: int, cfg: Dict, gen: torch.Generator) -> t
     c = torch.rot90(c, k, (1, 2))
     if flip:
         c = c.flip(2)
-    g = torch.tensor(chan, dtype=c.dtype).view(3, 1, 1) * gain
+    g = torch.tensor(chan, dtype=c.dtype).view(3, 1, 1).repeat(c.shape[0] // 3, 1, 1) * gain
     # Gains keep exactly flat pairs flat (0·g = 0), which matters for |d|^0.8.
     return (c * g).clamp_(0.0, 1.0).contiguous()
 
@@ -286,11 +305,17 @@ def crop_size(cfg: Dict, gen: torch.Generator) -> int:
 
 
 def sample_batch(crops: List[torch.Tensor], cfg: Dict, gen: torch.Generator,
-                 batch: int, size: Optional[int] = None) -> torch.Tensor:
-    """(batch, 3, S, S) float images; S drawn from the config unless given."""
+                 batch: int, size: Optional[int] = None,
+                 extra: Optional[List[torch.Tensor]] = None):
+    """(batch, 3, S, S) float images; S drawn from the config unless given.
+    With `extra` (per crop, a (3·n, H, W) uint8 stack: distillation
+    targets) returns (images, the stacks augmented the same way)."""
     s = crop_size(cfg, gen) if size is None else size
     idx = torch.randint(0, len(crops), (batch,), generator=gen).tolist()
-    return torch.stack([augment(crops[i], s, cfg, gen) for i in idx])
+    if extra is None:
+        return torch.stack([augment(crops[i], s, cfg, gen) for i in idx])
+    both = torch.stack([augment(torch.cat([crops[i], extra[i]]), s, cfg, gen) for i in idx])
+    return both[:, :3].contiguous(), both[:, 3:].contiguous()
 
 
 def center_crops(crops: List[torch.Tensor], count: int, size: int) -> torch.Tensor:
@@ -434,6 +459,13 @@ def alpha_factor(step: int, cfg: Dict) -> float:
     return min(1.0, (step - start + 1) / ramp)
 
 
+def distill_weight(step: int, cfg: Dict) -> float:
+    """The distillation term's weight: linear from distill_weight at step 0
+    to distill_weight_end at the last step."""
+    t = min(1.0, step / max(1, cfg["steps"] - 1))
+    return cfg["distill_weight"] + t * (cfg["distill_weight_end"] - cfg["distill_weight"])
+
+
 def parse_set(items: List[str], cfg: Dict) -> Dict:
     """--set key=value overrides; the value is JSON (numbers, true, [a, b])
     or else a plain string."""
@@ -525,6 +557,11 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(cfg["seed"])
         self.lam = LambdaSchedule.from_config(cfg)
         self.train_crops = load_crops(crops, "train")
+        self.distill = None
+        if cfg["distill_targets"]:
+            self.distill = fd.DistillTargets(cfg["distill_targets"],
+                                             os.path.join(crops_dir(crops), "index.json"),
+                                             "train")
         self.val_images = center_crops(load_crops(crops, "val"), cfg["val_count"],
                                        cfg["val_size"])
         self.step = 0
@@ -683,8 +720,13 @@ class Trainer:
     def train_step(self, acc: Dict):
         cfg = self.cfg
         step = self.step
-        x = sample_batch(self.train_crops, cfg, self.gen, cfg["batch"])
+        if self.distill is None:
+            x = sample_batch(self.train_crops, cfg, self.gen, cfg["batch"])
+        else:
+            x, levels = sample_batch(self.train_crops, cfg, self.gen, cfg["batch"],
+                                     extra=self.distill.stacks)
         lf, le, is_map = self.lam.sample(step, x.shape[0], x.shape[2], x.shape[3], self.gen)
+        target = None if self.distill is None else self.distill.blend(levels, lf)
         x, lf, le = x.to(self.device), lf.to(self.device), le.to(self.device)
         lr = lr_at(step, cfg)
         for g in self.opt.param_groups:
@@ -694,9 +736,18 @@ class Trainer:
         # The energy always in fp32: bf16 would round 1/255 differences away.
         a = alpha_factor(step, cfg)
         params = self.params if a == 1.0 else self.params.replace(alpha=self.params.alpha * a)
-        terms = fe.fan18_energy(y.float(), x, params, lambda_f=lf, lambda_e=le)
-        scale = lf.mean((1, 2, 3)) if lf.dim() == 4 else lf
-        loss = (terms.total / scale).mean()
+        e_w = cfg["distill_energy"] if target is not None else 1.0
+        terms = None
+        loss = y.new_zeros(())
+        if e_w > 0:
+            terms = fe.fan18_energy(y.float(), x, params, lambda_f=lf, lambda_e=le)
+            scale = lf.mean((1, 2, 3)) if lf.dim() == 4 else lf
+            loss = e_w * (terms.total / scale).mean()
+        if target is not None:
+            d_w = distill_weight(step, cfg)
+            mse = F.mse_loss(y.float(), target.to(self.device))
+            loss = loss + d_w * mse
+            acc["distill_mse"] = acc.get("distill_mse", 0.0) + float(mse)
         self.opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             self.skipped += 1
@@ -720,9 +771,11 @@ class Trainer:
                          else cfg["clip_ema"] * self.grad_ema + (1 - cfg["clip_ema"]) * g_used)
         acc["clipped"] = acc.get("clipped", 0) + int(gn > limit)
         self.opt.step()
-        for k, v in (("loss", loss), ("data", terms.data.mean()), ("flat", terms.flat.mean()),
-                     ("edge", terms.edge.mean()), ("large_fraction", terms.large_fraction.mean()),
-                     ("grad_norm", gn)):
+        parts = [("loss", loss), ("grad_norm", gn)]
+        if terms is not None:
+            parts += [("data", terms.data.mean()), ("flat", terms.flat.mean()),
+                      ("edge", terms.edge.mean()), ("large_fraction", terms.large_fraction.mean())]
+        for k, v in parts:
             acc[k] = acc.get(k, 0.0) + float(v)
         acc["n"] = acc.get("n", 0) + 1
         acc["maps"] = acc.get("maps", 0) + int(is_map)
@@ -748,7 +801,8 @@ class Trainer:
                        "skipped": acc.get("skipped", 0), "clipped": acc.get("clipped", 0),
                        "map_batches": acc.get("maps", 0),
                        "widening": self.lam.widening(self.step - 1)}
-                for k in ("loss", "data", "flat", "edge", "large_fraction", "grad_norm"):
+                for k in ("loss", "data", "flat", "edge", "large_fraction", "grad_norm",
+                          "distill_mse"):
                     rec[k] = acc.get(k, float("nan")) / n if k in acc else None
                 self.history["train"].append([self.step, rec["loss"]])
                 lstr = "nan" if rec["loss"] is None else f"{rec['loss']:.4f}"
@@ -832,7 +886,8 @@ def main(argv=None) -> int:
     ap.add_argument("--crops", default="build-corpus",
                     help="the corpus build folder or its crops/ folder (default build-corpus)")
     ap.add_argument("--init", metavar="CHECKPOINT",
-                    help="start from this checkpoint's weights (fresh optimiser, step 0)")
+                    help="start from this checkpoint's weights (fresh optimiser, step 0), "
+                         "or a model file's (.safetensors, with --set batchnorm=false)")
     ap.add_argument("--resume", action="store_true",
                     help="continue from OUT/last.pt (starts fresh if there is none)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -856,7 +911,17 @@ def main(argv=None) -> int:
     if args.resume and os.path.exists(last):
         tr.resume(last)
     else:
-        if args.init:
+        if args.init and args.init.endswith(".safetensors"):
+            # A shipped model file: its BatchNorm is folded, so it continues
+            # as a network without BatchNorm (--set batchnorm=false).
+            if cfg["batchnorm"]:
+                print("error: --init with a model file needs --set batchnorm=false "
+                      "(the file's BatchNorm is folded into its convolutions)", file=sys.stderr)
+                return 2
+            from .eval import twin_from_safetensors
+            tr.model.load_state_dict(twin_from_safetensors(args.init).state_dict())
+            cfg["init"] = args.init
+        elif args.init:
             # Weights only (BatchNorm statistics included): a new run from a
             # trained starting point, e.g. the detail model from the smooth one.
             ck = torch.load(args.init, map_location="cpu", weights_only=False)
