@@ -65,7 +65,8 @@ const LisseEffectInfo lisse_effect_fast_filter = {
   .draft = NULL,
   /* Peak memory, input and result included (tools/bench/memory-cost, one thread): the
    * network runs whole up to 12.7 MP (its back end streamed, fang19.c) and in crops of that
-   * size above: 1024² RGB 201 MiB, 1960² 459 MiB, 4000×3000 1201 MiB; short wide images cost
+   * size above: 1024² RGB 201 MiB, 1960² 459 MiB, 4000×3000 1201 MiB (1221 with the RTV model of
+   * 2026-12-07, whose offsets reach 64 px); short wide images cost
    * most per pixel (their row bands are the whole image): 20000×64 RGB 306 MiB, 64×20000 gray
    * 155 MiB.  One line over all, with room: 160 MiB + 30 planes + 3 per channel (12 MP RGB:
    * 1.9 GB declared, 1.2 used; 20000×64: 350 MiB declared). */

@@ -110,7 +110,8 @@ const LisseEffectInfo lisse_effect_joint_filter = {
   /* Peak memory, input and result included (tools/bench/memory-cost, a quarter added): WLS
    * with guide 32 + 2 per channel float planes; the learned kernels as Fast Filter's
    * (fast-filter.c: 160 MiB + 30 planes + 3 per channel; with an RGB guide, one thread: 1960²
-   * 635 MiB, 4000×3000 1750 MiB of 2449 declared, 20000×64 387 of 404); the larger of the two
+   * 635 MiB, 4000×3000 1750 MiB of 2449 declared (1770 with the RTV model of 2026-12-07),
+   * 20000×64 387 of 404); the larger of the two
    * in each term. */
   .memory = { 160.0, 32.0, 3.0 },
 };
