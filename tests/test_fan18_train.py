@@ -271,6 +271,26 @@ class SmokeRunTest(unittest.TestCase):
         y = fm.fold_batchnorm(net)(x, 2.0, 0.1)
         self.assertTrue(torch.isfinite(y).all())
 
+    def test_init_from_model_file(self):
+        # the smoke run's model file: training goes on from exactly its (folded)
+        # weights, without BatchNorm; with BatchNorm it is refused
+        from lisse_train import export as ex
+        from lisse_train.eval import twin_from_safetensors
+        model = os.path.join(self.tmp, "smoke.safetensors")
+        self.assertEqual(ex.main([os.path.join(self.full, "last.pt"), model]), 0)
+        common = ["--config", "smoke", "--crops", self.pack, "--threads", "1", "--init", model]
+        self.assertEqual(tr.main(common + ["--out", os.path.join(self.tmp, "init-bn")]), 2)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "init-bn", "last.pt")))
+        out = os.path.join(self.tmp, "init-file")
+        self.assertEqual(tr.main(common + ["--out", out, "--set", "batchnorm=false",
+                                           "--set", "steps=1", "--set", "lr=1e-9"]), 0)
+        ck = torch.load(os.path.join(out, "last.pt"), map_location="cpu", weights_only=False)
+        self.assertFalse(ck["config"]["batchnorm"])
+        want = twin_from_safetensors(model).state_dict()
+        self.assertEqual(set(ck["model"]), set(want))
+        for k, v in want.items():   # one Adam step of lr 1e-9 / warm-up moves nothing visible
+            self.assertLess(float((ck["model"][k] - v).abs().max()), 1e-6, k)
+
     def test_refuses_overwrite(self):
         self.assertEqual(tr.main(["--config", "smoke", "--out", self.full, "--crops", self.pack,
                                   "--threads", "1"]), 2)

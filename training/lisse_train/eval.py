@@ -65,6 +65,7 @@ import torch
 
 from . import fan18_energy as fe
 from . import fan18_model as fm
+from .fan18_distill import MAP
 
 _REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 MANIFEST = os.path.join(_REPO, "training", "corpus", "manifest.json")
@@ -239,7 +240,6 @@ def run_l0(lisse: str, png_in: str, tiff_out: str, lambda_f: float, threads: int
     (fan18_distill.MAP, fitted on training crops): the classical peer under
     the same energy, and the distillation target the training can start
     from.  → (H×W×3 float32 output, the L0 λ)."""
-    from .fan18_distill import MAP
     lam = MAP[0] * lambda_f ** MAP[1]
     cmd = [lisse, "filter", "--set", f"lambda={lam:.6g}", "--threads", str(threads),
            "--depth", "32", "l0", png_in, tiff_out]

@@ -907,17 +907,19 @@ def main(argv=None) -> int:
         print(f"error: {last} exists; use --resume to continue, or another --out",
               file=sys.stderr)
         return 2
+    init_file = bool(args.init) and args.init.endswith(".safetensors") and not (
+        args.resume and os.path.exists(last))
+    if init_file and cfg["batchnorm"]:
+        print("error: --init with a model file needs --set batchnorm=false "
+              "(the file's BatchNorm is folded into its convolutions)", file=sys.stderr)
+        return 2
     tr = Trainer(cfg, args.preset, args.out, args.crops, args.config)
     if args.resume and os.path.exists(last):
         tr.resume(last)
     else:
         if args.init and args.init.endswith(".safetensors"):
             # A shipped model file: its BatchNorm is folded, so it continues
-            # as a network without BatchNorm (--set batchnorm=false).
-            if cfg["batchnorm"]:
-                print("error: --init with a model file needs --set batchnorm=false "
-                      "(the file's BatchNorm is folded into its convolutions)", file=sys.stderr)
-                return 2
+            # as a network without BatchNorm (checked above).
             from .eval import twin_from_safetensors
             tr.model.load_state_dict(twin_from_safetensors(args.init).state_dict())
             cfg["init"] = args.init
