@@ -5,6 +5,7 @@ Run from the repository root:  python3 -m unittest tests/test_fan18_energy.py
 (or tools/dev exec python3 -m unittest discover -s tests -p 'test_fan18*.py').
 """
 
+import math
 import os
 import sys
 import unittest
@@ -174,6 +175,17 @@ class EnergySanity(unittest.TestCase):
         s = torch.tensor([[[[0.2, 0.5, 0.9]]]])
         m = fe.masked_lambda(s, 0.0, 2.0)
         self.assertEqual(m.flatten().tolist(), [2.0, 0.0, 0.0])
+
+    def test_parameter_overrides_from_the_command_line(self):
+        over = fe.parse_overrides(["c2=5", "c1=inf", "window_radius=3", "large_window_radius=none",
+                                   "guidance=texture"])
+        self.assertEqual(over, {"c2": 5.0, "c1": math.inf, "window_radius": 3,
+                                "large_window_radius": None, "guidance": "texture"})
+        self.assertIsInstance(over["window_radius"], int)
+        self.assertEqual(fe.preset("detail", **fe.parse_overrides(["c2=5"])).c2, 5.0)
+        for bad in (["c3=1"], ["c2"], ["window_radius=2.5"], ["alpha=x"]):
+            with self.assertRaises(ValueError):
+                fe.parse_overrides(bad)
 
 
 class EnergyGradients(unittest.TestCase):

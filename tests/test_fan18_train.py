@@ -134,6 +134,28 @@ class LambdaSamplerTest(unittest.TestCase):
         lrs = [tr.lr_at(k, cfg) for k in range(10, 111)]
         self.assertTrue(all(a >= b for a, b in zip(lrs, lrs[1:])))
 
+    def test_energy_scale(self):
+        # "input": every crop's loss is E(T)/E(I), so the identity scores 1 for
+        # each crop whatever its detail or λ, and a flat crop gets the floor
+        from lisse_train import fan18_energy as fe
+        rng = np.random.default_rng(5)
+        a, b = (fake_photo(rng, 40).transpose(2, 0, 1).astype(np.float32) / 255 for _ in range(2))
+        x = torch.from_numpy(np.stack([a, 0.5 + 0.1 * (b - 0.5), np.full_like(a, 0.5)]))
+        params = fe.preset("smooth", large_window_radius=2)
+        lf, le = torch.tensor([1.0, 10.0, 1.0]), torch.tensor([0.1, 0.1, 0.1])
+        e = fe.fan18_energy(x, x, params, lambda_f=lf, lambda_e=le).total
+        self.assertGreater(abs(math.log(float(e[1]) / float(e[0]))), math.log(4))  # unlike crops …
+        s = tr.energy_scale(x, lf, le, params, "input")
+        ratio = e / s
+        self.assertTrue(torch.allclose(ratio[:2], torch.ones(2), atol=1e-6), ratio)  # … same weight
+        self.assertAlmostEqual(float(s[2]), tr.INPUT_SCALE_FLOOR * 1.0, places=9)
+        lmap = torch.full((3, 1, 40, 40), 2.0)
+        self.assertTrue(torch.equal(tr.energy_scale(x, lmap, le, params, "lambda"),
+                                    torch.full((3,), 2.0)))
+        self.assertTrue(torch.equal(tr.energy_scale(x, lf, le, params, "lambda"), lf))
+        with self.assertRaises(ValueError):
+            tr.energy_scale(x, lf, le, params, "output")
+
 
 class DataTest(unittest.TestCase):
     @classmethod
@@ -384,9 +406,14 @@ class FullConfigsTest(unittest.TestCase):
         self.assertTrue(ck["bn_recalibrated"])
 
     def test_cpu_config(self):
-        recs, ck = self.run_config("cpu", "detail")
+        # with the §7.2 text's thresholds and the loss relative to the input's energy
+        recs, ck = self.run_config("cpu", "detail", ['energy_overrides={"c1": Infinity, "c2": 0}',
+                                                     "loss_scale=input"])
         self.check("cpu", "detail", recs, ck)
         self.assertEqual(ck["step"], 12)
+        energy = ck["config"]["energy"]
+        self.assertEqual((energy["c1"], energy["c2"], energy["alpha"]), (math.inf, 0, 15.0))
+        self.assertEqual(recs[0]["train"]["loss_scale"], "input")
 
     def test_gpu_config_on_cpu(self):
         # the real config's budget (23 min) is far from binding here: the

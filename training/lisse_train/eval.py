@@ -475,6 +475,8 @@ def evaluate(args) -> Dict:
             lw = None
     if lw is not None and lw >= 0:
         params = params.replace(large_window_radius=int(lw))
+    if args.param:
+        params = params.replace(**fe.parse_overrides(args.param))
     lisse = shutil.which(args.lisse) or args.lisse
     if not os.path.isfile(lisse):
         raise FileNotFoundError(f"no lisse executable '{args.lisse}' (give --lisse PATH)")
@@ -639,6 +641,8 @@ def parse_args(argv=None):
                          "setting; -1: the preset's)")
     ap.add_argument("--preset", choices=sorted(fe.PRESETS),
                     help="energy preset (default: the model's training preset)")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="override an energy parameter of the preset, e.g. --param c2=5")
     ap.add_argument("--size", type=int, default=192, help="centre crop edge (192)")
     ap.add_argument("--count", type=int, default=12, help="val photos, spread evenly (12; 21 = all)")
     ap.add_argument("--adam-iters", type=int, default=100, help="Adam steps per image (100; 0: none)")

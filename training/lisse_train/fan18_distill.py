@@ -180,10 +180,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     root = a.crops if os.path.isfile(os.path.join(a.crops, "index.json")) \
         else os.path.join(a.crops, "crops")
-    over = {"large_window_radius": 2}
-    for kv in a.param:
-        k, _, v = kv.partition("=")
-        over[k] = float(v) if k not in ("window_radius", "large_window_radius") else int(v)
+    over = {"large_window_radius": 2, **fe.parse_overrides(a.param)}
     params = fe.preset(a.preset, **over)
     r = fit(a.targets, root, a.count, (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0), params)
     print(f"{r['crops']} training crops; E/E_input of L0 at each grid λ (preset {a.preset}, "

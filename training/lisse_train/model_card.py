@@ -195,6 +195,7 @@ def main(argv=None) -> int:
       f"{lw if lw is not None else energy.get('window_radius', '?')} (eq. 8's L2 term); "
       f"α {energy.get('alpha', '?')} from step {cfg.get('alpha_start', 0)}"
       + (f" (ramped over {cfg['alpha_ramp']} steps)" if cfg.get("alpha_ramp") else "")
+      + f"; eq. 8's thresholds c1 {energy.get('c1', '?')}, c2 {energy.get('c2', '?')}"
       + (f"; started from `{cfg['init']}`" if cfg.get("init") else "") + ".")
     w("")
     if trains:

@@ -16,7 +16,7 @@ What it does
   a random 90° rotation and horizontal flip, and a mild brightness / per-
   channel gain jitter (clamped to [0, 1]).
 * Loss: the Fan 2018 energy (``fan18_energy``) of the preset, ``smooth``
-  (§4) or ``detail`` (§7.2: α 15, c1 = ∞, c2 = 0), per image divided by the
+  (§4) or ``detail`` (§7.2's α 15, §4's c1 20, c2 10: fan18_energy), per image divided by the
   image's mean λf so that a batch mixing λf = 0.1 and λf = 10 does not train
   only the large ones (at λf = 1 this is the paper's loss).
 * λ: for ``step < lambda_fixed_steps`` every image gets λf = 1, λe = 0.1 (a
@@ -166,6 +166,9 @@ _COMMON = dict(
     # eq. 5's window radius for the L2 (p_large) pixels; None: the preset's
     # window (fan18_energy, "L2 window").
     large_window_radius=None,
+    # other energy parameters changed from the preset's, e.g. {"c2": 5} (names
+    # of fan18_energy.Fan18Params; JSON, so ∞ is Infinity); the card says so.
+    energy_overrides=None,
     log_every=10,
     val_every=250,
     ckpt_every=250,
@@ -186,6 +189,9 @@ _COMMON = dict(
     distill_weight_end=0.0,
     distill_energy=1.0,
     budget_probe=(50, 250),  # … from the speed measured over these steps (inside warm-up)
+    # What each crop's energy is divided by before the batch mean (energy_scale):
+    # "lambda" its mean λf, "input" its input's energy at the same λ.
+    loss_scale="lambda",
 )
 
 CONFIGS: Dict[str, Dict] = {
@@ -466,6 +472,35 @@ def distill_weight(step: int, cfg: Dict) -> float:
     return cfg["distill_weight"] + t * (cfg["distill_weight_end"] - cfg["distill_weight"])
 
 
+LOSS_SCALES = ("lambda", "input")
+
+# The "input" scale's floor, × the crop's mean λf: a crop of flat colour has
+# almost no energy to lose, and dividing by it would give it the batch.  At
+# λf 1 held-out photos' input energies are 0.03–0.09 (training/eval.py).
+INPUT_SCALE_FLOOR = 0.005
+
+
+def energy_scale(x: torch.Tensor, lf, le, params: fe.Fan18Params, mode: str) -> torch.Tensor:
+    """Per crop, what its energy is divided by in the loss.
+
+    "lambda": the crop's mean λf, so that a batch mixing λf 0.1 and 10 does
+    not learn only the large ones.  "input": the energy of the crop itself
+    (the identity's energy) at the same λ, floored at INPUT_SCALE_FLOOR × λf;
+    the loss is then each crop's E(T)/E(I), the ratio the evaluation reports,
+    so a photo with little to flatten (low-amplitude grain) weighs as much as
+    a photo of strong texture.  With "lambda" the grain's small absolute
+    energy drew little gradient: the shipped network left it where per-image
+    Adam removed three quarters of its energy (training/README.md, section 9)."""
+    lam = lf.mean((1, 2, 3)) if torch.is_tensor(lf) and lf.dim() == 4 else lf
+    if mode == "lambda":
+        return lam
+    if mode != "input":
+        raise ValueError(f"loss_scale must be one of {LOSS_SCALES}, not {mode!r}")
+    with torch.no_grad():
+        e_in = fe.fan18_energy(x.float(), x.float(), params, lambda_f=lf, lambda_e=le).total
+    return torch.maximum(e_in, INPUT_SCALE_FLOOR * torch.as_tensor(lam, dtype=e_in.dtype))
+
+
 def parse_set(items: List[str], cfg: Dict) -> Dict:
     """--set key=value overrides; the value is JSON (numbers, true, [a, b])
     or else a plain string."""
@@ -528,6 +563,9 @@ class Trainer:
         if cfg["budget_minutes"] and cfg["budget_probe"][1] > cfg["warmup_steps"]:
             # the cosine (which depends on `steps`) must not have begun
             raise SystemExit("budget_probe must end within warmup_steps")
+        if cfg["loss_scale"] not in LOSS_SCALES:
+            raise SystemExit(f"loss_scale must be one of {', '.join(LOSS_SCALES)}, "
+                             f"not {cfg['loss_scale']!r}")
         self.cfg = cfg
         self.preset = preset
         self.out = out
@@ -535,6 +573,12 @@ class Trainer:
         self.params = energy_params(preset)
         if cfg["large_window_radius"] is not None:
             self.params = self.params.replace(large_window_radius=cfg["large_window_radius"])
+        if cfg["energy_overrides"]:
+            over = cfg["energy_overrides"]
+            try:
+                self.params = self.params.replace(**over)
+            except (TypeError, ValueError) as err:
+                raise SystemExit(f"energy_overrides {over!r}: {err}") from None
         self.device = resolve_device(cfg["device"])
         if self.device.type == "cpu":
             torch.set_num_threads(cfg["threads"])
@@ -741,7 +785,7 @@ class Trainer:
         loss = y.new_zeros(())
         if e_w > 0:
             terms = fe.fan18_energy(y.float(), x, params, lambda_f=lf, lambda_e=le)
-            scale = lf.mean((1, 2, 3)) if lf.dim() == 4 else lf
+            scale = energy_scale(x, lf, le, params, cfg["loss_scale"])
             loss = e_w * (terms.total / scale).mean()
         if target is not None:
             d_w = distill_weight(step, cfg)
