@@ -199,10 +199,10 @@ PRESETS = {
     # strong edges included, where a step of 150 levels then costs
     # α·150² ≈ 340 000 per neighbour against 150^0.8 ≈ 55.  Measured on 8
     # held-out photos at λf 1 (training/eval.py --preset detail --param c1=inf
-    # --param c2=0): the shipped detail network ends at 3.05× its input's
-    # energy and Adam, 100 steps from the input, at 2.3× (above the input on 4
-    # photos): a cliff no minimiser can hold.  With c1 20, c2 10 the same
-    # network is already near its input's energy and Adam well below it;
+    # --param c2=0): the stage-3 detail network (shipped until 2026-12-07)
+    # ends at 3.05× its input's energy and Adam, 100 steps from the input, at
+    # 2.4× (above the input on 4 photos): a cliff no minimiser can hold.  With
+    # c1 20, c2 10 the same network is at 0.95 and Adam at 0.44;
     # docs/fan18-eval.md, "Detail preset", has the table.
     "detail": Fan18Params(alpha=15.0, window_radius=10),
     # §7.3: α 20, h 5; texture points zeroed in the guidance.
