@@ -18,7 +18,8 @@ With --magnify GAIN it also runs the Magnify Detail effect itself (`lisse
 effect magnify-detail --set gain=GAIN`, the model given by --model, 8-bit
 output as a user gets it) and reports its mean brightness shift: the shift
 of the base layer times gain − 1, plus what clamping the magnified detail at
-0 and 255 adds.
+0 and 255 adds.  --per-photo also prints each photo's mean input colour and
+its shift at each λf.
 """
 import argparse
 import json
@@ -41,6 +42,7 @@ def main():
     ap.add_argument("--lisse", default="lisse")
     ap.add_argument("--magnify", type=float, metavar="GAIN",
                     help="also measure Magnify Detail's output at this gain")
+    ap.add_argument("--per-photo", action="store_true", help="print every photo's shift too")
     args = ap.parse_args()
     with open(os.path.join(ROOT, "training", "corpus", "manifest.json")) as f:
         manifest = json.load(f)
@@ -60,6 +62,10 @@ def main():
                                 "--depth", "32", src, out], check=True)
                 o = tifffile.imread(out)[..., :3].astype(np.float64)
                 shifts[lf].append((o - a).mean((0, 1)))
+                if args.per_photo:
+                    print(f"{p['package']}{p['path']} (mean colour ×255 "
+                          f"{np.round(a.mean((0, 1)) * 255).astype(int)}) λf {lf}: "
+                          f"RGB shift ×255 {np.round(shifts[lf][-1] * 255, 2)}")
                 if args.magnify is not None:
                     png = os.path.join(tmp, "magnified.png")
                     subprocess.run([args.lisse, "effect", "magnify-detail", "--set", f"model={args.model}",

@@ -17,7 +17,7 @@ What it does
   channel gain jitter (clamped to [0, 1]).
 * Loss: the Fan 2018 energy (``fan18_energy``) of the preset, ``smooth``
   (§4) or ``detail`` (§7.2's α 15, §4's c1 20, c2 10: fan18_energy), per image divided by the
-  image's mean λf so that a batch mixing λf = 0.1 and λf = 10 does not train
+  image's mean λf (``loss_scale``; or by its input's energy) so that a batch mixing λf = 0.1 and λf = 10 does not train
   only the large ones (at λf = 1 this is the paper's loss).
 * λ: for ``step < lambda_fixed_steps`` every image gets λf = 1, λe = 0.1 (a
   fresh network leaves the identity slowly and erratically — |d|^0.8 is
@@ -488,9 +488,11 @@ def energy_scale(x: torch.Tensor, lf, le, params: fe.Fan18Params, mode: str) -> 
     (the identity's energy) at the same λ, floored at INPUT_SCALE_FLOOR × λf;
     the loss is then each crop's E(T)/E(I), the ratio the evaluation reports,
     so a photo with little to flatten (low-amplitude grain) weighs as much as
-    a photo of strong texture.  With "lambda" the grain's small absolute
-    energy drew little gradient: the shipped network left it where per-image
-    Adam removed three quarters of its energy (training/README.md, section 9)."""
+    a photo of strong texture (stage 5 of fan18-smooth left such grain where
+    per-image Adam removed three quarters of its energy).  Measured at equal
+    time it lost to "lambda" (0.801 against 0.789 on the held-out photos;
+    training/README.md, section 9): the extra energy evaluation costs 16 % of
+    the steps, and the grain went as fast without it."""
     lam = lf.mean((1, 2, 3)) if torch.is_tensor(lf) and lf.dim() == 4 else lf
     if mode == "lambda":
         return lam
