@@ -10,6 +10,7 @@ Not a unittest module: the fan18-twin discovery finds nothing in it.
 
 import concurrent.futures
 import importlib
+import json
 import math
 import os
 import re
@@ -291,6 +292,30 @@ def tiny_csgis_model(path, seed, **sizes):
     return path
 
 
+def random_sasnet_twin(seed, width=6, n_blocks=2, ca_window=5, ca_hidden=3, clamp=1.0):
+    """A SASNet twin (training/lisse_train/sasnet_model.py) with random
+    weights, eval mode, float32: He-scaled convolutions, the couplings'
+    conv_out (zero at initialisation, which makes every coupling the
+    identity) made non-zero and small, so that every g matters while the
+    output stays near [0, 1], where a tolerance of 1e-4 means what it says."""
+    import torch
+    import torch.nn as nn
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "training"))
+    from lisse_train import sasnet_model as sm
+    g = torch.Generator().manual_seed(seed)
+    model = sm.SASNet(width, n_blocks, ca_window, ca_hidden, clamp)
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, nn.Conv2d):
+                scale = (2.0 / m.weight[0].numel()) ** 0.5
+                if name.endswith("conv_out"):
+                    scale *= 0.2
+                m.weight.copy_(scale * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=g))
+    return model.eval()
+
+
 def random_fang19_twin(seed, width=8, n_layers=2, offset_bound=3.0, dilations=(1, 2),
                        lambda_ref=0.01):
     """A Fang 2019 twin (training/lisse_train/fang19_model.py) with random
@@ -360,6 +385,78 @@ def read_float_tiff(path):
     if a.ndim == 2:
         a = a[..., None]
     return a[..., ::-1]
+
+
+class ModelFileHarness:
+    """What the network parity tests share: a scratch folder, `lisse` run
+    with no model search path (LISSE_MODEL_PATH pointing nowhere), `lisse
+    run --depth 32` on float TIFFs, the largest difference of two outputs,
+    a model file's metadata, variants of a model file with tensors or
+    metadata edited, and the check that a bad file gives one clear error
+    line and no output."""
+
+    def __init__(self, tap, lisse_exe, prefix):
+        import tempfile
+        self.tap, self.lisse = tap, lisse_exe
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def run(self, *args, threads=None):
+        env = dict(os.environ, LISSE_MODEL_PATH=self.path("no-models"))
+        if threads:
+            env["LISSE_THREADS"] = str(threads)
+        p = subprocess.run([self.lisse, *map(str, args)], capture_output=True, text=True,
+                           env=env, timeout=300)
+        return p.returncode, p.stdout, p.stderr
+
+    def write_tiff(self, name, img):
+        return write_float_tiff(self.path(name), img)
+
+    def lisse_run(self, model, inp, out, *extra, threads=None):
+        """(the output as H×W×C float, or None; stderr)."""
+        if os.path.exists(out):
+            os.remove(out)
+        rc, _, err = self.run("run", "--model", model, "--depth", "32", *extra, inp, out,
+                              threads=threads)
+        return (read_float_tiff(out) if rc == 0 else None), err
+
+    @staticmethod
+    def max_err(a, b):
+        """max |a − b| in float64, None when a is missing or of another shape."""
+        import numpy as np
+        if a is None or a.shape != b.shape:
+            return None
+        return float(np.max(np.abs(a.astype(np.float64) - b)))
+
+    @staticmethod
+    def metadata(model):
+        with open(model, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            return json.loads(f.read(n))["__metadata__"]
+
+    def variant(self, name, tensors, meta, edit_tensors=None, edit_meta=None):
+        """A copy of a model file's @tensors and @meta, edited, written as @name."""
+        from lisse_train.export import write_safetensors
+        t, m = dict(tensors), dict(meta)
+        if edit_tensors:
+            edit_tensors(t)
+        if edit_meta:
+            edit_meta(m)
+        write_safetensors(self.path(name), t, m)
+        return self.path(name)
+
+    def expect_bad(self, desc, model, needle, image, *extra):
+        out = self.path("bad.tif")
+        rc, _, err = self.run("run", "--model", model, *extra, image, out)
+        lines = err.strip().splitlines()
+        self.tap(rc != 0 and len(lines) == 1 and lines[0].startswith("lisse: ") and needle in err
+                 and not os.path.exists(out), f"{desc}: one clear error line naming '{needle}'",
+                 err)
+
+    def close(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def gimp_plugin_dirs():

@@ -25,14 +25,10 @@ Prints TAP (the plan comes last).  Not a unittest module: the fan18-twin
 test's discovery does not look at it (test_fan18*.py).
 """
 
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-from lisse_testlib import Tap, import_or_skip, random_csgis_twin, read_float_tiff, write_float_tiff
+from lisse_testlib import ModelFileHarness, Tap, import_or_skip, random_csgis_twin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
@@ -47,22 +43,11 @@ def main():
     sys.path.insert(0, os.path.join(HERE, "..", "training"))
     from lisse_train import csgis_export as ce
     from lisse_train import csgis_model as cm
-    from lisse_train.export import write_safetensors
 
     lisse_exe = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
-    tmp = tempfile.mkdtemp(prefix="lisse-csgis-parity-")
+    hx = ModelFileHarness(tap, lisse_exe, "lisse-csgis-parity-")
+    path, run, max_err = hx.path, hx.run, hx.max_err
     torch.set_num_threads(1)
-
-    def path(name):
-        return os.path.join(tmp, name)
-
-    def run(*args, threads=None):
-        env = dict(os.environ, LISSE_MODEL_PATH=path("no-models"))
-        if threads:
-            env["LISSE_THREADS"] = str(threads)
-        p = subprocess.run([lisse_exe, *map(str, args)], capture_output=True, text=True,
-                           env=env, timeout=300)
-        return p.returncode, p.stdout, p.stderr
 
     # ---- the model and its file ------------------------------------------
     model = random_csgis_twin(3, **SIZES)
@@ -77,9 +62,7 @@ def main():
     tap(sorted(tensors) == sorted(names) and all(t.dtype == np.float32 for t in tensors.values()),
         f"the file holds the {len(names)} tensors of layer_list(), float32",
         sorted(set(tensors) ^ set(names)))
-    with open(model_path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        meta = json.loads(f.read(n))["__metadata__"]
+    meta = hx.metadata(model_path)
     want = {"architecture": "csgis", "colour_encoding": "srgb-nonlinear-0-1", "width": "8",
             "n_desc": "2", "n_smooth": "1", "n_refine": "2", "receptive_radius": str(radius)}
     bad = {k: meta.get(k) for k in want if meta.get(k) != want[k]}
@@ -92,28 +75,16 @@ def main():
     # ---- `lisse run` against the twin -------------------------------------
     rng = np.random.default_rng(11)
 
-    def write_tiff(name, img):
-        return write_float_tiff(path(name), img)
-
-    read_tiff = read_float_tiff
+    write_tiff = hx.write_tiff
 
     def lisse_run(inp, out, *extra, threads=None):
-        if os.path.exists(out):
-            os.remove(out)
-        rc, _, err = run("run", "--model", model_path, "--depth", "32", *extra, inp, out,
-                         threads=threads)
-        return (read_tiff(out) if rc == 0 else None), err
+        return hx.lisse_run(model_path, inp, out, *extra, threads=threads)
 
     def reference(img):
         x = torch.from_numpy(np.transpose(img.astype(np.float64), (2, 0, 1)))[None]
         with torch.no_grad():
             y = twin(x)
         return np.transpose(y[0].numpy(), (1, 2, 0))
-
-    def max_err(a, b):
-        if a is None or a.shape != b.shape:
-            return None
-        return float(np.max(np.abs(a.astype(np.float64) - b)))
 
     for h, w in ((37, 29), (64, 48), (29, 64), (33, 40), (1, 1), (2, 1)):
         img = rng.random((h, w, 3)).astype(np.float32)
@@ -146,20 +117,10 @@ def main():
     small = write_tiff("small.tif", rng.random((6, 8, 3)).astype(np.float32))
 
     def variant(name, edit_tensors=None, edit_meta=None):
-        t, m = dict(tensors), dict(meta)
-        if edit_tensors:
-            edit_tensors(t)
-        if edit_meta:
-            edit_meta(m)
-        write_safetensors(path(name), t, m)
-        return path(name)
+        return hx.variant(name, tensors, meta, edit_tensors, edit_meta)
 
     def expect_bad(desc, file, needle):
-        out = path("bad.tif")
-        rc, _, err = run("run", "--model", file, small, out)
-        lines = err.strip().splitlines()
-        tap(rc != 0 and len(lines) == 1 and lines[0].startswith("lisse: ") and needle in err
-            and not os.path.exists(out), f"{desc}: one clear error line naming '{needle}'", err)
+        hx.expect_bad(desc, file, needle, small)
 
     expect_bad("missing tensor", variant("miss.safetensors",
                                          lambda t: t.pop("refine1.c2.bias")), "refine1.c2.bias")
@@ -189,7 +150,7 @@ def main():
                                                 m.update(colour_encoding="linear")),
                "colour_encoding")
 
-    shutil.rmtree(tmp, ignore_errors=True)
+    hx.close()
     return tap.finish()
 
 

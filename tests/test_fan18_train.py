@@ -229,11 +229,67 @@ class DataTest(unittest.TestCase):
                     break
             self.assertTrue(found)
 
+    def test_augment_colour(self):
+        """channel_perm shuffles R, G, B (the same way on every group of a
+        stack with targets), gray_prob makes gray images at about its rate;
+        both off leave the random stream as it was."""
+        crops = tr.load_crops(self.tmp, "train")
+        base = dict(tr.CONFIGS["smoke"], scale_max=1.0, gain_jitter=0.0, channel_jitter=0.0)
+        plain = tr.augment(crops[0], 40, base, torch.Generator().manual_seed(4))
+        stack = torch.cat([crops[0], crops[1]])
+        perms, grays = set(), 0
+        for seed in range(40):
+            g = torch.Generator().manual_seed(seed)
+            ref = tr.augment(stack, 40, base, torch.Generator().manual_seed(seed))
+            y = tr.augment(stack, 40, dict(base, channel_perm=True, gray_prob=0.3), g)
+            if torch.equal(y[0], y[1]) and torch.equal(y[1], y[2]):
+                grays += 1
+                luma = (0.299 * ref[0] + 0.587 * ref[1] + 0.114 * ref[2])
+                self.assertTrue(torch.allclose(y[0], luma, atol=1e-6))
+                self.assertTrue(torch.allclose(y[3], 0.299 * ref[3] + 0.587 * ref[4]
+                                               + 0.114 * ref[5], atol=1e-6))
+                continue
+            # which input channel each output channel is
+            p = tuple(next(j for j in range(3) if torch.equal(y[i], ref[j])) for i in range(3))
+            self.assertEqual(sorted(p), [0, 1, 2])
+            self.assertTrue(all(torch.equal(y[3 + i], ref[3 + p[i]]) for i in range(3)))
+            perms.add(p)
+        self.assertGreaterEqual(len(perms), 4)
+        self.assertTrue(4 <= grays <= 22, grays)
+        # off: the same draws as before the options existed
+        off = tr.augment(crops[0], 40, dict(base, channel_perm=False, gray_prob=0.0),
+                         torch.Generator().manual_seed(4))
+        self.assertTrue(torch.equal(plain, off))
+
     def test_val_crops(self):
         v = tr.center_crops(tr.load_crops(self.tmp, "val"), 2, 64)
         self.assertEqual(v.shape, (2, 3, 64, 64))
         v = tr.center_crops(tr.load_crops(self.tmp, "val"), 10, 500)
         self.assertEqual(v.shape, (3, 3, CROP, CROP))
+
+
+class EvalColourShiftTest(unittest.TestCase):
+    """training/eval.py's mean colour shift: per channel, output − input,
+    averaged over the photos in the summary (×255) with the largest one."""
+
+    def test_shift_and_summary(self):
+        from lisse_train import eval as ev
+        x = torch.rand(1, 3, 16, 16)
+        y = x + torch.tensor([0.01, 0.0, -0.02]).view(1, 3, 1, 1)
+        s = ev.mean_shift(y, x)
+        self.assertTrue(all(abs(a - b) < 1e-6 for a, b in zip(s, [0.01, 0.0, -0.02])))
+        e = {"input": {"total": 2.0}, "net_c": {"total": 1.0}}
+        recs = []
+        for d in (0.01, 0.03):
+            recs.append({"energy": {f"{lf:g}": e for lf in ev.LAMBDA_FS},
+                         "time": {"c_engine_s": 1.0},
+                         "shift": {f"{lf:g}": {"net_c": [d, 0.0, -d]} for lf in ev.LAMBDA_FS}})
+        cs = ev.summarise(recs, has_twin=False)["colour_shift"]
+        self.assertEqual([c["lambda_f"] for c in cs], list(ev.LAMBDA_FS))
+        self.assertTrue(all(c["method"] == "net_c" for c in cs))
+        for got, want in zip(cs[0]["mean_255"], (5.1, 0.0, -5.1)):
+            self.assertAlmostEqual(got, want, places=5)
+        self.assertAlmostEqual(cs[0]["max_abs_255"], 7.65, places=5)
 
 
 class SmokeRunTest(unittest.TestCase):

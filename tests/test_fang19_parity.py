@@ -25,14 +25,11 @@ exports it, and checks:
 Prints TAP (the plan comes last).
 """
 
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-from lisse_testlib import Tap, import_or_skip, random_fang19_twin, read_float_tiff, write_float_tiff
+from lisse_testlib import (ModelFileHarness, Tap, import_or_skip, random_fang19_twin,
+                           read_float_tiff, write_float_tiff)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
@@ -46,22 +43,11 @@ def main():
     sys.path.insert(0, os.path.join(HERE, "..", "training"))
     from lisse_train import fang19_export as fe
     from lisse_train import fang19_model as fm
-    from lisse_train.export import write_safetensors
 
     lisse_exe = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "lisse"
-    tmp = tempfile.mkdtemp(prefix="lisse-fang19-parity-")
+    hx = ModelFileHarness(tap, lisse_exe, "lisse-fang19-parity-")
+    path, run, max_err = hx.path, hx.run, hx.max_err
     torch.set_num_threads(1)
-
-    def path(name):
-        return os.path.join(tmp, name)
-
-    def run(*args, threads=None):
-        env = dict(os.environ, LISSE_MODEL_PATH=path("no-models"))
-        if threads:
-            env["LISSE_THREADS"] = str(threads)
-        p = subprocess.run([lisse_exe, *map(str, args)], capture_output=True, text=True,
-                           env=env, timeout=300)
-        return p.returncode, p.stdout, p.stderr
 
     # ---- the model and its file ------------------------------------------
     model = random_fang19_twin(5, **SIZES)
@@ -76,9 +62,7 @@ def main():
     tap(sorted(tensors) == sorted(names) and all(t.dtype == np.float32 for t in tensors.values()),
         f"the file holds the {len(names)} tensors of layer_list(), float32",
         sorted(set(tensors) ^ set(names)))
-    with open(model_path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        meta = json.loads(f.read(n))["__metadata__"]
+    meta = hx.metadata(model_path)
     want = {"architecture": "fang19", "colour_encoding": "srgb-nonlinear-0-1", "width": "8",
             "n_layers": "2", "dilations": "[1, 2]", "receptive_radius": str(halo),
             "filter": "rtv"}
@@ -93,22 +77,14 @@ def main():
     rng = np.random.default_rng(13)
 
     def lisse_run(inp, out, lam, *extra, threads=None):
-        if os.path.exists(out):
-            os.remove(out)
-        rc, _, err = run("run", "--model", model_path, "--depth", "32", "--set", f"lambda={lam}",
-                         *extra, inp, out, threads=threads)
-        return (read_float_tiff(out) if rc == 0 else None), err
+        return hx.lisse_run(model_path, inp, out, "--set", f"lambda={lam}", *extra,
+                            threads=threads)
 
     def reference(img, lam):
         x = torch.from_numpy(np.transpose(img.astype(np.float64), (2, 0, 1)))[None]
         with torch.no_grad():
             y = twin(x, torch.tensor([np.float32(lam)], dtype=torch.float64))
         return np.transpose(y[0].numpy(), (1, 2, 0))
-
-    def max_err(a, b):
-        if a is None or a.shape != b.shape:
-            return None
-        return float(np.max(np.abs(a.astype(np.float64) - b)))
 
     for (h, w), lam in zip(((37, 29), (64, 48), (29, 64), (33, 40), (1, 1), (2, 1)),
                            (0.003, 0.01, 0.04, 0.01, 0.01, 0.02)):
@@ -208,20 +184,10 @@ def main():
     small = write_float_tiff(path("small.tif"), rng.random((6, 8, 3)).astype(np.float32))
 
     def variant(name, edit_tensors=None, edit_meta=None):
-        t, m = dict(tensors), dict(meta)
-        if edit_tensors:
-            edit_tensors(t)
-        if edit_meta:
-            edit_meta(m)
-        write_safetensors(path(name), t, m)
-        return path(name)
+        return hx.variant(name, tensors, meta, edit_tensors, edit_meta)
 
     def expect_bad(desc, file, needle, *extra):
-        out = path("bad.tif")
-        rc, _, err = run("run", "--model", file, *extra, small, out)
-        lines = err.strip().splitlines()
-        tap(rc != 0 and len(lines) == 1 and lines[0].startswith("lisse: ") and needle in err
-            and not os.path.exists(out), f"{desc}: one clear error line naming '{needle}'", err)
+        hx.expect_bad(desc, file, needle, small, *extra)
 
     expect_bad("missing tensor", variant("miss.safetensors",
                                          lambda t: t.pop("res1.b.a_bias")), "res1.b.a_bias")
@@ -251,7 +217,7 @@ def main():
                "colour_encoding")
     expect_bad("λ outside the model's range", model_path, "lambda", "--set", "lambda=5")
 
-    shutil.rmtree(tmp, ignore_errors=True)
+    hx.close()
     return tap.finish()
 
 

@@ -20,6 +20,7 @@ lisse_nets (void)
     &lisse_net_fan18,
     &lisse_net_csgis,
     &lisse_net_fang19,
+    &lisse_net_sasnet,
     NULL,
   };
   return all;

@@ -11,3 +11,4 @@ extern const LisseNetInfo lisse_net_plain_cnn;
 extern const LisseNetInfo lisse_net_fan18;
 extern const LisseNetInfo lisse_net_csgis;
 extern const LisseNetInfo lisse_net_fang19;
+extern const LisseNetInfo lisse_net_sasnet;

@@ -20,17 +20,15 @@ Model file contract (core/nets/csgis.c reads exactly this):
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from typing import Dict, Optional
 
 import numpy as np
-import torch
 
 from . import csgis_model as cm
-from .export import _json, git_commit, manifest_sha256, write_safetensors
+from .export import (_json, git_commit, manifest_sha256, supervised_checkpoint,
+                     supervised_export_main, write_safetensors)
 
 ARCHITECTURE = "csgis"
 CHECKPOINT_FORMAT = "lisse-csgis-train/1"
@@ -65,11 +63,7 @@ def export_csgis(model: cm.CSGISNet, path: str, metadata_extra: Optional[dict] =
 
 
 def load_checkpoint(path: str) -> dict:
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a CSGIS-Net training checkpoint "
-                         f"(format {ckpt.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
-    return ckpt
+    return supervised_checkpoint(path, CHECKPOINT_FORMAT, "CSGIS-Net")
 
 
 def model_from_checkpoint(ckpt: dict) -> cm.CSGISNet:
@@ -79,26 +73,10 @@ def model_from_checkpoint(ckpt: dict) -> cm.CSGISNet:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint")
-    ap.add_argument("out")
-    ap.add_argument("--name", default=None)
-    a = ap.parse_args(argv)
-    try:
-        ckpt = load_checkpoint(a.checkpoint)
-        model = model_from_checkpoint(ckpt)
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        print(f"csgis_export: {e}", file=sys.stderr)
-        return 1
-    extra = {"steps": str(ckpt.get("step", "unknown")),
-             "training_config": ckpt["config"],
-             "final_losses": ckpt.get("val", {})}
-    if a.name:
-        extra["name"] = a.name
-    meta = export_csgis(model, a.out, extra)
-    print(json.dumps({k: meta[k] for k in ("architecture", "width", "n_desc", "n_smooth",
-                                           "n_refine", "receptive_radius", "steps")}))
-    return 0
+    return supervised_export_main(argv, __doc__.split("\n")[0], "csgis_export",
+                                  load_checkpoint, model_from_checkpoint, export_csgis,
+                                  ("architecture", "width", "n_desc", "n_smooth", "n_refine",
+                                   "receptive_radius", "steps"))
 
 
 if __name__ == "__main__":

@@ -274,6 +274,13 @@ def adam_minimise(x: torch.Tensor, params: fe.Fan18Params, lambda_f: float, lamb
 
 
 @torch.no_grad()
+def mean_shift(out: torch.Tensor, x: torch.Tensor) -> List[float]:
+    """Mean of output − input per RGB channel: a smoother should not move the
+    mean colour (the colour drift of issue 15)."""
+    return [float(v) for v in (out.to(x.dtype) - x)[0].mean(dim=(1, 2))]
+
+
+@torch.no_grad()
 def energy(out: torch.Tensor, x: torch.Tensor, params: fe.Fan18Params, lambda_f: float,
            lambda_e: float) -> Dict[str, float]:
     t = fe.fan18_energy(out.to(x.dtype), x, params, lambda_f=lambda_f, lambda_e=lambda_e)
@@ -327,7 +334,20 @@ def summarise(records: List[Dict], has_twin: bool) -> Dict:
         times["adam_over_c"] = times["adam_s"] / times["c_engine_s"]
     diff = max((r["max_abs_c_minus_twin"] for r in records
                 if r.get("max_abs_c_minus_twin") is not None), default=None)
-    return {"energy": rows, "time_median_per_image": times, "max_abs_c_minus_twin": diff}
+    # Mean colour shift per λf and method, RGB ×255, and the largest |shift|
+    # of one channel of one photo.
+    shifts = []
+    for lf in LAMBDA_FS:
+        key = f"{lf:g}"
+        for method in ("net_c", "l0", "adam"):
+            per = [r["shift"][key][method] for r in records
+                   if method in r.get("shift", {}).get(key, {})]
+            if per:
+                shifts.append({"lambda_f": lf, "method": method,
+                               "mean_255": [255 * _mean(p[c] for p in per) for c in range(3)],
+                               "max_abs_255": 255 * max(abs(v) for p in per for v in p)})
+    return {"energy": rows, "time_median_per_image": times, "max_abs_c_minus_twin": diff,
+            "colour_shift": shifts}
 
 
 def _fmt(v, digits=4):
@@ -403,6 +423,12 @@ def markdown(doc: Dict) -> str:
                      f"{_fmt(r['adam_best_iterate'])} (the table gives the last); its last "
                      f"iterate is above the input's energy on {r['adam_above_input']} of "
                      f"{len(doc['images'])} photos.")
+    names = {"net_c": "network (C)", "l0": "L0", "adam": "Adam"}
+    for c in summ.get("colour_shift", []):
+        lines.append(f"Mean colour shift, {names[c['method']]} at λf {c['lambda_f']:g}: "
+                     + " / ".join(f"{v:+.2f}" for v in c["mean_255"])
+                     + f" (R / G / B, output − input, ×255; one channel of one photo at most "
+                     f"{c['max_abs_255']:.2f}).")
     if summ["max_abs_c_minus_twin"] is not None:
         lines.append(f"Largest |C − twin| over all outputs: {summ['max_abs_c_minus_twin']:.2e}.")
     return "\n".join(lines) + "\n"
@@ -516,7 +542,7 @@ def evaluate(args) -> Dict:
             png = os.path.join(work, f"in-{k}.png")
             write_png(png, crop)
             r = {"id": rec["id"], "package": rec["package"], "path": rec["path"],
-                 "energy": {}, "time": {}}
+                 "energy": {}, "time": {}, "shift": {}}
             outs = {}
             diffs = []
             for lf in LAMBDA_FS:
@@ -526,11 +552,13 @@ def evaluate(args) -> Dict:
                 yc = to_tensor(y_c)
                 outs[key] = y_c
                 e = {"input": energy(x, x, params, lf, le), "net_c": energy(yc, x, params, lf, le)}
+                r["shift"][key] = {"net_c": mean_shift(yc, x)}
                 if not args.no_l0:
                     y_l0, lam_l0 = run_l0(lisse, png, os.path.join(work, f"l0-{k}.tif"), lf,
                                           args.threads)
                     e["l0"] = energy(to_tensor(y_l0), x, params, lf, le)
                     e["l0"]["lambda"] = lam_l0
+                    r["shift"][key]["l0"] = mean_shift(to_tensor(y_l0), x)
                     if lf == ADAM_LAMBDA_F:
                         outs["l0"] = y_l0
                 if lf == ADAM_LAMBDA_F:
@@ -555,6 +583,7 @@ def evaluate(args) -> Dict:
                                if i < len(curve)}
                 ea["best_total"] = min(curve + [ea["total"]])
                 r["energy"][f"{ADAM_LAMBDA_F:g}"]["adam"] = ea
+                r["shift"][f"{ADAM_LAMBDA_F:g}"]["adam"] = mean_shift(ya, x)
                 r["time"]["adam_s"] = dta
                 adam_img = to_image(ya)
             records.append(r)

@@ -135,6 +135,43 @@ def _json(value) -> str:
                       allow_nan=False)
 
 
+def supervised_checkpoint(path: str, fmt: str, what: str) -> dict:
+    """A checkpoint of the supervised trainers (trainer_base), refused
+    unless its format is @fmt."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if ckpt.get("format") != fmt:
+        raise ValueError(f"{path}: not a {what} training checkpoint "
+                         f"(format {ckpt.get('format')!r}, expected {fmt!r})")
+    return ckpt
+
+
+def supervised_export_main(argv, description: str, tool: str, load, build, export,
+                           shown) -> int:
+    """The command line of a supervised network's exporter: CHECKPOINT OUT
+    [--name NAME].  @load(path) reads the checkpoint, @build(ckpt) makes the
+    model, @export(model, out, extra) writes the file and returns its
+    metadata, of which the keys @shown are printed."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("checkpoint")
+    ap.add_argument("out")
+    ap.add_argument("--name", default=None)
+    a = ap.parse_args(argv)
+    try:
+        ckpt = load(a.checkpoint)
+        model = build(ckpt)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f"{tool}: {e}", file=sys.stderr)
+        return 1
+    extra = {"steps": str(ckpt.get("step", "unknown")),
+             "training_config": ckpt["config"],
+             "final_losses": ckpt.get("val", {})}
+    if a.name:
+        extra["name"] = a.name
+    meta = export(model, a.out, extra)
+    print(json.dumps({k: meta[k] for k in shown if k in meta}))
+    return 0
+
+
 def check_params(params) -> List[Dict]:
     """Validates a params list (as the C loader will) and returns it normalised."""
     if not isinstance(params, (list, tuple)) or len(params) != 2:

@@ -14,7 +14,8 @@ What it does
   (size drawn per batch from the config's range, from a source window up to
   ``scale_max`` times larger, shrunk with an antialiased bilinear filter),
   a random 90° rotation and horizontal flip, and a mild brightness / per-
-  channel gain jitter (clamped to [0, 1]).
+  channel gain jitter (clamped to [0, 1]); optionally (``channel_perm``,
+  ``gray_prob``) a shuffle of R, G, B and a fraction of gray images.
 * Loss: the Fan 2018 energy (``fan18_energy``) of the preset, ``smooth``
   (§4) or ``detail`` (§7.2's α 15, §4's c1 20, c2 10: fan18_energy), per image divided by the
   image's mean λf (``loss_scale``; or by its input's energy) so that a batch mixing λf = 0.1 and λf = 10 does not train
@@ -153,6 +154,13 @@ _COMMON = dict(
     scale_max=1.25,        # source window up to this × the crop, shrunk back
     gain_jitter=0.15,      # brightness: gain exp(U(−j, j))
     channel_jitter=0.05,   # per channel: gain exp(U(−j, j))
+    # Colour balance (issue 15): the energy treats R, G and B alike, but the
+    # photos do not (more green and blue than red), and a network trained on
+    # them alone drifted the mean colour (docs/fan18-eval.md).  channel_perm
+    # shuffles R, G, B per image; gray_prob makes that fraction of images
+    # gray (R = G = B = Rec. 601 luma), on which any drift shows as a tint.
+    channel_perm=False,
+    gray_prob=0.0,
     lambda_f_range=(0.1, 10.0),
     lambda_e_range=(0.01, 1.0),
     lambda_fixed_steps=300,
@@ -301,7 +309,17 @@ def augment(crop: torch.Tensor, size: int, cfg: Dict, gen: torch.Generator) -> t
         c = c.flip(2)
     g = torch.tensor(chan, dtype=c.dtype).view(3, 1, 1).repeat(c.shape[0] // 3, 1, 1) * gain
     # Gains keep exactly flat pairs flat (0·g = 0), which matters for |d|^0.8.
-    return (c * g).clamp_(0.0, 1.0).contiguous()
+    c = (c * g).clamp_(0.0, 1.0)
+    # Drawn only when enabled, so that runs without them keep their streams.
+    groups = c.shape[0] // 3
+    if cfg.get("gray_prob", 0.0) > 0.0 and _uniform(gen, 0.0, 1.0) < cfg["gray_prob"]:
+        luma = torch.tensor([0.299, 0.587, 0.114], dtype=c.dtype).view(1, 3, 1, 1)
+        y = (c.view(groups, 3, size, size) * luma).sum(1, keepdim=True)
+        c = y.expand(groups, 3, size, size).reshape(3 * groups, size, size)
+    if cfg.get("channel_perm", False):
+        perm = torch.randperm(3, generator=gen)
+        c = c.view(groups, 3, size, size)[:, perm].reshape(3 * groups, size, size)
+    return c.contiguous()
 
 
 def crop_size(cfg: Dict, gen: torch.Generator) -> int:

@@ -213,21 +213,20 @@ def psnr8(x: torch.Tensor, y: torch.Tensor) -> List[float]:
 # --------------------------------------------------------------------------
 
 
-class Trainer(CheckpointedTrainer):
-    CHECKPOINT_FORMAT = CHECKPOINT_FORMAT
+class TextureTrainer(CheckpointedTrainer):
+    """The supervised texture-removal loop on the pack, for any network: a
+    subclass builds the model (build_model), computes the loss of one batch
+    (compute_loss), readies the model for evaluation (prepare_eval) and
+    describes it for the log (describe).  The data, validation, schedule,
+    checkpoints and --minutes / --resume behaviour are shared."""
 
     def __init__(self, cfg: Dict, out: str, pack: Pack, config_name: str):
         self.cfg, self.out, self.pack = cfg, out, pack
         self.device = resolve_device(cfg["device"])
         torch.set_num_threads(cfg["threads"])
         torch.manual_seed(cfg["seed"])
-        self.model = cm.CSGISNet(width=cfg["width"], n_desc=cfg["n_desc"],
-                                 n_smooth=cfg["n_smooth"], n_refine=cfg["n_refine"],
-                                 batchnorm=cfg["batchnorm"]).to(self.device)
+        self.model = self.build_model(cfg).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg["lr"], betas=(0.9, 0.999))
-        self.feat = cl.FixedFeatures().to(self.device)
-        self.weights = cl.LossWeights(edge=cfg["loss_edge"], contrast=cfg["loss_contrast"],
-                                      edge_threshold=cfg["edge_threshold"])
         self.rng = np.random.default_rng(cfg["seed"])
         self.step = 0
         self.best = -1.0
@@ -235,17 +234,33 @@ class Trainer(CheckpointedTrainer):
         self.log = Logger(os.path.join(out, "log.jsonl"))
         self.config_name = config_name
         self.stop_requested = False
-        # Fixed batches for BatchNorm recalibration: their own generator, so
-        # they do not depend on when validation happens.
-        rr = np.random.default_rng(cfg["seed"] + 1)
-        rc = {**cfg, "batch": cfg["recal_batch"]}
-        self.recal = [sample_batch(pack, rc, rr, cfg["recal_size"])[0]
-                      for _ in range(cfg["recal_batches"])]
+
+    def build_model(self, cfg: Dict) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def compute_loss(self, x: torch.Tensor, y: torch.Tensor):
+        """(loss tensor, {term: float}) of one batch, with an "l1" term."""
+        raise NotImplementedError
+
+    def prepare_eval(self):
+        """Called before validation and before the final checkpoint."""
+
+    def describe(self) -> Dict:
+        """Facts about the model for the log's start record."""
+        return {}
+
+    def forward_all(self, x: torch.Tensor):
+        """The model's forward_all, under bf16 autocast when configured."""
+        if self.cfg["bf16"]:
+            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
+                out = self.model.forward_all(x)
+            return tuple(o.float() for o in out)
+        return self.model.forward_all(x)
 
     # -- validation
     def validate(self) -> Dict:
         t0 = time.time()
-        cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
+        self.prepare_eval()
         self.model.eval()
         rec = {"kind": "val", "step": self.step}
         for suffix, pairs in (("", self.pack.val), ("_half", self.pack.val_half),
@@ -292,13 +307,7 @@ class Trainer(CheckpointedTrainer):
                 g["lr"] = lr
             x, y = sample_batch(self.pack, cfg, self.rng)
             x, y = x.to(self.device), y.to(self.device)
-            if cfg["bf16"]:
-                with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
-                    out = self.model.forward_all(x)
-                out = tuple(o.float() for o in out)
-            else:
-                out = self.model.forward_all(x)
-            loss, terms = cl.total_loss(out, y, x, self.feat, self.weights)
+            loss, terms = self.compute_loss(x, y)
             self.opt.zero_grad(set_to_none=True)
             if torch.isfinite(loss):
                 loss.backward()
@@ -327,17 +336,58 @@ class Trainer(CheckpointedTrainer):
             if self.step % cfg["ckpt_every"] == 0:
                 self.save("last.pt")
                 self.save(f"step-{self.step:06d}.pt")
-        # Always leave a resumable checkpoint with recalibrated statistics.
-        cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
+        # Always leave a resumable checkpoint, ready for evaluation (CSGIS-Net:
+        # recalibrated BatchNorm statistics).
+        self.prepare_eval()
         self.save("last.pt")
         self.log({"kind": "done" if self.step >= cfg["steps"] else "checkpoint",
                   "step": self.step, "best_psnr": self.best},
                  f"{'done' if self.step >= cfg['steps'] else 'paused'} at step {self.step}")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
+class Trainer(TextureTrainer):
+    """CSGIS-Net: csgis_loss.total_loss, BatchNorm recalibrated on fixed
+    training batches before every evaluation."""
+    CHECKPOINT_FORMAT = CHECKPOINT_FORMAT
+
+    def __init__(self, cfg: Dict, out: str, pack: Pack, config_name: str):
+        super().__init__(cfg, out, pack, config_name)
+        self.feat = cl.FixedFeatures().to(self.device)
+        self.weights = cl.LossWeights(edge=cfg["loss_edge"], contrast=cfg["loss_contrast"],
+                                      edge_threshold=cfg["edge_threshold"])
+        # Fixed batches for BatchNorm recalibration: their own generator, so
+        # they do not depend on when validation happens.
+        rr = np.random.default_rng(cfg["seed"] + 1)
+        rc = {**cfg, "batch": cfg["recal_batch"]}
+        self.recal = [sample_batch(pack, rc, rr, cfg["recal_size"])[0]
+                      for _ in range(cfg["recal_batches"])]
+
+    def build_model(self, cfg: Dict) -> torch.nn.Module:
+        return cm.CSGISNet(width=cfg["width"], n_desc=cfg["n_desc"], n_smooth=cfg["n_smooth"],
+                           n_refine=cfg["n_refine"], batchnorm=cfg["batchnorm"])
+
+    def compute_loss(self, x, y):
+        return cl.total_loss(self.forward_all(x), y, x, self.feat, self.weights)
+
+    def prepare_eval(self):
+        cm.recalibrate_batchnorm(self.model, [x.to(self.device) for x in self.recal])
+
+    def describe(self) -> Dict:
+        cfg = self.cfg
+        return {"params": cm.count_parameters(self.model),
+                "macs_per_pixel": cm.macs_per_pixel(self.model),
+                "receptive_radius": cm.receptive_field_radius(cfg["n_desc"], cfg["n_smooth"],
+                                                              cfg["n_refine"])}
+
+
+def main(argv=None, trainer_cls=Trainer, configs=None) -> int:
+    """The command line of a texture trainer (train_sasnet passes its own
+    class and configurations)."""
+    configs = CONFIGS if configs is None else configs
+    ap = argparse.ArgumentParser(description=(__doc__ if trainer_cls is Trainer else
+                                              sys.modules[trainer_cls.__module__].__doc__
+                                              ).split("\n")[0])
+    ap.add_argument("--config", choices=sorted(configs), required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--pack", default="build-textures/pack")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -350,7 +400,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.validate and not (a.resume and os.path.exists(os.path.join(a.out, "last.pt"))):
         raise SystemExit("--validate needs --resume and OUT/last.pt (it validates that checkpoint)")
-    cfg = parse_set(a.set, CONFIGS[a.config])
+    cfg = parse_set(a.set, configs[a.config])
     os.makedirs(a.out, exist_ok=True)
     last = os.path.join(a.out, "last.pt")
     if os.path.exists(last) and not a.resume:
@@ -359,9 +409,9 @@ def main(argv=None) -> int:
         saved = torch.load(last, map_location="cpu", weights_only=False)["config"]["train"]
         # Keys added since the checkpoint was written take the config's
         # defaults, which keep the old behaviour.
-        cfg = parse_set(a.set, {**CONFIGS[a.config], **saved})
+        cfg = parse_set(a.set, {**configs[a.config], **saved})
     pack = Pack(a.pack)
-    tr = Trainer(cfg, a.out, pack, a.config)
+    tr = trainer_cls(cfg, a.out, pack, a.config)
     if a.resume and os.path.exists(last):
         tr.load(last, full=True)
         tr.log.truncate_after(tr.step)
@@ -371,13 +421,10 @@ def main(argv=None) -> int:
             tr.load(a.init, full=False)
         tr.log({"kind": "start", "step": 0, "config": cfg, "config_name": a.config,
                 "torch": torch.__version__, "threads": torch.get_num_threads(),
-                "params": cm.count_parameters(tr.model),
-                "macs_per_pixel": cm.macs_per_pixel(tr.model),
-                "receptive_radius": cm.receptive_field_radius(cfg["n_desc"], cfg["n_smooth"],
-                                                              cfg["n_refine"]),
+                **tr.describe(),
                 "structures": len(pack.structures), "textures": len(pack.textures),
                 "val_pairs": len(pack.val)},
-               f"start: {cm.count_parameters(tr.model)} parameters")
+               f"start: {sum(p.numel() for p in tr.model.parameters())} parameters")
 
     if a.validate:
         rec = tr.validate()
