@@ -157,6 +157,27 @@ class LambdaSamplerTest(unittest.TestCase):
             tr.energy_scale(x, lf, le, params, "output")
 
 
+    def test_mean_term_vanishes_at_the_minimiser(self):
+        """What the mean_weight term rests on: adding a constant to a channel
+        of the output changes Ed only, so at a stationary point each
+        channel's mean is the input's; and mean_shift_sq measures it."""
+        from lisse_train import fan18_energy as fe
+        rng = np.random.default_rng(6)
+        x = torch.from_numpy(fake_photo(rng, 40).transpose(2, 0, 1)[None].astype(np.float64) / 255)
+        y = (x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1),
+                                    dtype=x.dtype)).clamp(0, 1)
+        c = torch.tensor([0.02, -0.03, 0.01], dtype=x.dtype).view(1, 3, 1, 1)
+        for preset in ("smooth", "detail"):
+            params = fe.preset(preset)
+            a = fe.fan18_energy(y, x, params, lambda_f=1.0, lambda_e=0.1)
+            b = fe.fan18_energy(y + c, x, params, lambda_f=1.0, lambda_e=0.1)
+            self.assertAlmostEqual(float(a.flat), float(b.flat), places=9)
+            self.assertAlmostEqual(float(a.edge), float(b.edge), places=9)
+            self.assertGreater(abs(float(a.data - b.data)), 1e-4)
+        self.assertAlmostEqual(float(tr.mean_shift_sq(x + c, x)[0]), float((c ** 2).sum()),
+                               places=12)
+
+
 class DataTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -463,10 +484,15 @@ class FullConfigsTest(unittest.TestCase):
 
     def test_cpu_config(self):
         # with the §7.2 text's thresholds and the loss relative to the input's energy
+        # and the colour terms: the mean term, channel shuffles, gray crops
         recs, ck = self.run_config("cpu", "detail", ['energy_overrides={"c1": Infinity, "c2": 0}',
-                                                     "loss_scale=input"])
+                                                     "loss_scale=input", "mean_weight=100",
+                                                     "channel_perm=true", "gray_prob=0.5"])
         self.check("cpu", "detail", recs, ck)
         self.assertEqual(ck["step"], 12)
+        self.assertTrue(all(r["mean_shift"] >= 0 for r in recs if r["kind"] == "train"))
+        vals = [r for r in recs if r["kind"] == "val"]
+        self.assertTrue(vals and all(set(v["colour_shift_255"]) == set(v["ratio"]) for v in vals))
         energy = ck["config"]["energy"]
         self.assertEqual((energy["c1"], energy["c2"], energy["alpha"]), (math.inf, 0, 15.0))
         self.assertEqual(recs[0]["train"]["loss_scale"], "input")

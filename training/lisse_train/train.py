@@ -200,6 +200,15 @@ _COMMON = dict(
     # What each crop's energy is divided by before the batch mean (energy_scale):
     # "lambda" its mean λf, "input" its input's energy at the same λ.
     loss_scale="lambda",
+    # Mean preservation (issue 15's colour drift): every term of the energy
+    # but Ed is unchanged when a constant is added to a channel of the
+    # output, so at any stationary point Σ ∂Ed/∂T = 0, i.e. each channel's
+    # mean equals the input's, and per-image Adam keeps it (docs/fan18-eval.md).
+    # The loss adds mean_weight × Σ_c (mean_c(T) − mean_c(I))², divided like
+    # the energy: a term that is zero at the energy's minimiser, so it does
+    # not move the target, only pulls the network towards it in the one
+    # direction it drifted (Ed alone weighs this with 1).
+    mean_weight=0.0,
 )
 
 CONFIGS: Dict[str, Dict] = {
@@ -498,6 +507,12 @@ LOSS_SCALES = ("lambda", "input")
 INPUT_SCALE_FLOOR = 0.005
 
 
+def mean_shift_sq(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per image Σ_c (mean_c(y) − mean_c(x))²: the squared shift of the mean
+    colour (the mean_weight term)."""
+    return ((y - x).mean((2, 3)) ** 2).sum(1)
+
+
 def energy_scale(x: torch.Tensor, lf, le, params: fe.Fan18Params, mode: str) -> torch.Tensor:
     """Per crop, what its energy is divided by in the loss.
 
@@ -755,9 +770,9 @@ class Trainer:
                     e.append(fe.fan18_energy(x, x, self.params, lambda_f=_dev(lf, self.device),
                                              lambda_e=VAL_LAMBDA_E).total.cpu())
                 self._val_identity[key] = torch.cat(e).double()
-        ratio, data = {}, {}
+        ratio, data, shift = {}, {}, {}
         for key, lf in self._val_lambdas():
-            tot, dat = [], []
+            tot, dat, sh = [], [], []
             for i in range(0, len(imgs), cfg["val_batch"]):
                 x = imgs[i:i + cfg["val_batch"]].to(self.device)
                 lfd = _dev(lf, self.device)
@@ -767,12 +782,15 @@ class Trainer:
                                     lambda_e=VAL_LAMBDA_E)
                 tot.append(t.total.cpu())
                 dat.append(t.data.cpu())
+                sh.append((y.float() - x).mean((2, 3)).abs().cpu())
             r = torch.cat(tot).double() / self._val_identity[key].clamp_min(1e-12)
             ratio[key] = float(r.mean())
             data[key] = float(torch.cat(dat).double().mean())
+            # mean |shift of a channel's mean| over images and channels, ×255
+            shift[key] = 255.0 * float(torch.cat(sh).double().mean())
         self.model.train()
         rec = {"kind": "val", "step": self.step, "ratio": ratio, "data": data,
-               "images": int(len(imgs)), "size": int(imgs.shape[-1]),
+               "colour_shift_255": shift, "images": int(len(imgs)), "size": int(imgs.shape[-1]),
                "seconds": round(time.time() - t0, 1)}
         self.history["val"].append(rec)
         self.log(rec, f"val  step {self.step:6d}  E/E_id " + "  ".join(
@@ -806,7 +824,12 @@ class Trainer:
         if e_w > 0:
             terms = fe.fan18_energy(y.float(), x, params, lambda_f=lf, lambda_e=le)
             scale = energy_scale(x, lf, le, params, cfg["loss_scale"])
-            loss = e_w * (terms.total / scale).mean()
+            total = terms.total
+            if cfg["mean_weight"] > 0:
+                shift = mean_shift_sq(y.float(), x)
+                total = total + cfg["mean_weight"] * shift
+                acc["mean_shift"] = acc.get("mean_shift", 0.0) + float(shift.mean())
+            loss = e_w * (total / scale).mean()
         if target is not None:
             d_w = distill_weight(step, cfg)
             mse = F.mse_loss(y.float(), target.to(self.device))
@@ -866,7 +889,7 @@ class Trainer:
                        "map_batches": acc.get("maps", 0),
                        "widening": self.lam.widening(self.step - 1)}
                 for k in ("loss", "data", "flat", "edge", "large_fraction", "grad_norm",
-                          "distill_mse"):
+                          "distill_mse", "mean_shift"):
                     rec[k] = acc.get(k, float("nan")) / n if k in acc else None
                 self.history["train"].append([self.step, rec["loss"]])
                 lstr = "nan" if rec["loss"] is None else f"{rec['loss']:.4f}"
