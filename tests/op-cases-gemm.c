@@ -81,8 +81,7 @@ amx_or_say_so (OpCheck *check)
 {
   if (lisse_gemm_bf16_supported ())
     return TRUE;
-  if (op_check_trial (check) == 0)
-    g_print ("# bf16 cases: this CPU has no AMX (amx_bf16); the bf16 path is not taken here\n");
+  op_check_skip (check, "this CPU has no AMX (amx_bf16): the bf16 path is not taken here");
   return FALSE;
 }
 

@@ -44,3 +44,7 @@ void         op_check_compare   (OpCheck *check, const char *what,
                                  double abs_tol, double rel_tol);
 /* Record a failure that is not a tensor mismatch (an op refused valid input). */
 void         op_check_fail      (OpCheck *check, const char *what, const char *message);
+/* The case cannot run on this machine (a CPU feature it tests is absent):
+ * reported as a TAP skip with @reason instead of a case that compared
+ * nothing, which fails. */
+void         op_check_skip      (OpCheck *check, const char *reason);
