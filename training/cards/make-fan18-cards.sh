@@ -39,9 +39,12 @@ S="$S
 taskset -c 0 $T --preset smooth --out training/runs/f15-A --init build/fan18-smooth-stage3.safetensors $LATE --set budget_minutes=20 --set val_every=150 --set ckpt_every=150   # stage 4: 20 min
 taskset -c 0 $T --preset smooth --out training/runs/f15-A2 --init training/runs/f15-A/last.pt $LATE --set budget_minutes=65 --set val_every=150 --set ckpt_every=150   # stage 5: 65 min (4846 steps)
 taskset -c 0 $T --preset smooth --out training/runs/fan18-smooth-stage6 --init training/runs/f15-A2/last.pt $LATE --set budget_minutes=150 --set val_every=500 --set ckpt_every=500   # stage 6: one 8869-step schedule, stopped after 26 min and resumed with --resume (same command)
-taskset -c 0 $T --preset smooth --out training/runs/f15-L --init training/runs/fan18-smooth-stage6/last.pt $LATE --set budget_minutes=40 --set val_every=500 --set ckpt_every=500   # stage 7: 40 min (3194 steps)"
-card fan18-smooth training/logs/fan18-smooth-stage7.jsonl "$S" \
-  "$X training/runs/f15-L/last.pt data/models/fan18-smooth.safetensors --name fan18-smooth" 12
+taskset -c 0 $T --preset smooth --out training/runs/f15-L --init training/runs/fan18-smooth-stage6/last.pt $LATE --set budget_minutes=40 --set val_every=500 --set ckpt_every=500   # stage 7: 40 min (3194 steps)
+taskset -c 0 $T --preset smooth --out training/runs/fan18-smooth-stage8 --init training/runs/f15-L/last.pt $LATE --set budget_minutes=30 --set val_every=500 --set ckpt_every=500   # stage 8: 30 min (2246 steps)
+taskset -c 1 $T --preset smooth --out training/runs/stage9-aug-lr15 --init training/runs/fan18-smooth-stage8/last.pt $LATE --set budget_minutes=105 --set val_every=500 --set ckpt_every=500 --set channel_perm=true --set gray_prob=0.1 --set lr=0.00015   # stage 9: colour shuffles and gray crops, lr 1.5e-4; its step 4000 starts stage 10
+taskset -c 0 $T --preset smooth --out training/runs/stage9-mean --init training/runs/stage9-aug-lr15/step-004000.pt $LATE --set budget_minutes=55 --set val_every=500 --set ckpt_every=500 --set channel_perm=true --set gray_prob=0.1 --set lr=0.00015 --set mean_weight=100   # stage 10: + the mean term, 55 min (4549 steps)"
+card fan18-smooth training/logs/fan18-smooth-stage10.jsonl "$S" \
+  "$X training/runs/stage9-mean/last.pt data/models/fan18-smooth.safetensors --name fan18-smooth" 12
 
 # Detail stages 1–3 trained on §7.2's text thresholds (c1 = ∞, c2 = 0), stage 4 on the preset's.
 D=$(early_stages detail 2000 "--set 'energy_overrides={\"c1\": Infinity, \"c2\": 0}'")
