@@ -154,11 +154,11 @@ _COMMON = dict(
     scale_max=1.25,        # source window up to this × the crop, shrunk back
     gain_jitter=0.15,      # brightness: gain exp(U(−j, j))
     channel_jitter=0.05,   # per channel: gain exp(U(−j, j))
-    # Colour balance (issue 15): the energy treats R, G and B alike, but the
-    # photos do not (more green and blue than red), and a network trained on
-    # them alone drifted the mean colour (docs/fan18-eval.md).  channel_perm
-    # shuffles R, G, B per image; gray_prob makes that fraction of images
-    # gray (R = G = B = Rec. 601 luma), on which any drift shows as a tint.
+    # Colour balance (issue 15): the energy treats R, G and B alike.
+    # channel_perm shuffles R, G, B per image; gray_prob makes that fraction
+    # of images gray (R = G = B = Rec. 601 luma).  Measured alone (stage 9)
+    # they did not stop the mean-colour drift; mean_weight (below) did
+    # (training/README.md, section 9).
     channel_perm=False,
     gray_prob=0.0,
     lambda_f_range=(0.1, 10.0),

@@ -384,9 +384,8 @@ def main(argv=None, trainer_cls=Trainer, configs=None) -> int:
     """The command line of a texture trainer (train_sasnet passes its own
     class and configurations)."""
     configs = CONFIGS if configs is None else configs
-    ap = argparse.ArgumentParser(description=(__doc__ if trainer_cls is Trainer else
-                                              sys.modules[trainer_cls.__module__].__doc__
-                                              ).split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=sys.modules[trainer_cls.__module__].__doc__.split("\n")[0])
     ap.add_argument("--config", choices=sorted(configs), required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--pack", default="build-textures/pack")
