@@ -316,6 +316,37 @@ def random_sasnet_twin(seed, width=6, n_blocks=2, ca_window=5, ca_hidden=3, clam
     return model.eval()
 
 
+def random_mgpnet_twin(seed, widths=(4, 6, 8), in_feat=3, blocks=(2, 2, 4), grid=4,
+                       n_pairs=1, multiple=16):
+    """An MGPNet twin (training/lisse_train/mgpnet_model.py) with random
+    weights, eval mode, float32: He-scaled convolutions and spatial
+    projections (which start near zero when trained), LayerNorm gains and
+    shifts away from 1 and 0, the three output convolutions small so that
+    the result stays near [0, 1], where a tolerance of 1e-4 means what it
+    says."""
+    import torch
+    import torch.nn as nn
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "training"))
+    from lisse_train import mgpnet_model as mm
+    g = torch.Generator().manual_seed(seed)
+    model = mm.MGPNet(widths, in_feat, blocks, grid, n_pairs, multiple)
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                fan_in = m.weight[0].numel() if not isinstance(m, nn.ConvTranspose2d) \
+                    else m.weight.shape[0] * m.weight.shape[2] * m.weight.shape[3]
+                scale = (1.0 / fan_in) ** 0.5
+                if name in ("out1", "out2", "out3"):
+                    scale *= 0.3
+                m.weight.copy_(scale * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=g))
+            elif isinstance(m, mm.LayerNormC):
+                m.weight.copy_(1.0 + 0.2 * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
+    return model.eval()
+
+
 def random_fang19_twin(seed, width=8, n_layers=2, offset_bound=3.0, dilations=(1, 2),
                        lambda_ref=0.01):
     """A Fang 2019 twin (training/lisse_train/fang19_model.py) with random
@@ -421,6 +452,17 @@ class ModelFileHarness:
         rc, _, err = self.run("run", "--model", model, "--depth", "32", *extra, inp, out,
                               threads=threads)
         return (read_float_tiff(out) if rc == 0 else None), err
+
+    @staticmethod
+    def twin_output(twin, img, *args):
+        """The twin (float64, eval mode) on an H×W×3 image, as H×W×3 float64;
+        @args follow the image (fang19's λ)."""
+        import numpy as np
+        import torch
+        x = torch.from_numpy(np.transpose(img.astype(np.float64), (2, 0, 1)))[None]
+        with torch.no_grad():
+            y = twin(x, *args)
+        return np.transpose(y[0].numpy(), (1, 2, 0))
 
     @staticmethod
     def max_err(a, b):

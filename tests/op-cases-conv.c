@@ -15,8 +15,8 @@
  * below leave a factor of 20 or more over that, yet stay far below what a
  * wrong tap, a dropped chunk or a lost bias costs (errors of order 0.1–1).
  * The worst case F · 2⁻²⁴ · Σ|terms| is never approached by random data.
- *   conv2d, conv_transpose2d, deform_conv2d, matmul, linear_*:
- *                               abs 2e-5, rel 1e-5
+ *   conv2d, conv_transpose2d, deform_conv2d, matmul, linear_*,
+ *   group_mix:                  abs 2e-5, rel 1e-5
  *   deform_affinity_average:    abs 5e-5, rel 2e-5  (a softmax of ≤ 49 points
  *                               and a division by a sum ≥ eps ≥ 1e-3);
  *                               by row bands: the whole op's bits, exactly
@@ -51,6 +51,7 @@
 #include "threads.h"
 
 #include <math.h>
+#include <string.h>
 
 #define TOL_CONV_ABS 2e-5
 #define TOL_CONV_REL 1e-5
@@ -916,6 +917,49 @@ case_linear_lastdim (OpCheck *check)
   lisse_tensor_free (b);
 }
 
+/* Block windows and grid groups of sizes 1 … 5 on images of 1 … 6 groups
+ * a side, mostly not square; every third random trial with a scratch
+ * budget of a few rows (many sgemm chunks, chunks that split a plane); and
+ * the result at 1 thread against 3, bit for bit. */
+static void
+case_group_mix (OpCheck *check)
+{
+  int trial = op_check_trial (check);
+  LisseGroupKind kind = trial % 2 ? LISSE_GROUP_GRID : LISSE_GROUP_BLOCK;
+  int s = trial < 4 ? 1 + trial / 2 * 3 : op_rand_int (check, 1, 5);
+  int n = trial < 4 ? 1 : op_rand_int (check, 1, 2);
+  int c = trial < 4 ? 1 + trial : op_rand_int (check, 1, 5);
+  int h = s * (trial < 4 ? 1 + trial : op_rand_int (check, 1, 6));
+  int w = s * (trial < 4 ? 3 : op_rand_int (check, 1, 6));
+  LisseTensor *x = op_rand_tensor (check, n, c, h, w, -1.f, 1.f);
+  LisseTensor *wt = rand_weight (check, s * s, s * s, 1, 1, s * s);
+  LisseTensor *b = maybe_bias (check, s * s);
+  char *note;
+  size_t old = maybe_shrink_scratch (check, &note);
+  char *what = g_strdup_printf ("group_mix %s %d, x %d×%d×%d×%d%s%s",
+                                kind == LISSE_GROUP_GRID ? "grid" : "block", s, n, c, h, w,
+                                b ? ", bias" : "", note);
+  int saved = lisse_threads_get ();
+  lisse_threads_set (3);
+  GError *e3 = NULL;
+  LisseTensor *three = lisse_group_mix (x, kind, s, wt, b, &e3);
+  lisse_threads_set (saved);
+  GError *fe = NULL, *re = NULL;
+  LisseTensor *fast = lisse_group_mix (x, kind, s, wt, b, &fe);
+  if (fast && three && memcmp (fast->data, three->data,
+                               lisse_tensor_numel (fast) * sizeof (float)) != 0)
+    op_check_fail (check, what, "the result at 3 threads differs from this thread count's");
+  g_clear_error (&e3);
+  lisse_tensor_free (three);
+  LisseTensor *ref = lisse_group_mix_ref (x, kind, s, wt, b, &re);
+  compare_and_free (check, what, fast, ref, fe, re, TOL_CONV_ABS, TOL_CONV_REL);
+  restore_scratch (old, note);
+  g_free (what);
+  lisse_tensor_free (x);
+  lisse_tensor_free (wt);
+  lisse_tensor_free (b);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Batch-norm                                                             */
 
@@ -1375,6 +1419,25 @@ case_invalid_arguments (OpCheck *check)
   EXPECT_REFUSED ("linear_lastdim weight size",
                   lisse_linear_lastdim (x, lw_bad, NULL, &fe_),
                   lisse_linear_lastdim_ref (x, lw_bad, NULL, &re_));
+  {
+    /* group mix: a size that does not divide the image; a weight of
+     * another size */
+    LisseTensor *gx = op_rand_tensor (check, 1, 2, 6, 9, -1.f, 1.f);
+    LisseTensor *g9 = op_rand_tensor (check, 9, 9, 1, 1, -1.f, 1.f);
+    LisseTensor *g4 = op_rand_tensor (check, 4, 4, 1, 1, -1.f, 1.f);
+    EXPECT_REFUSED ("group_mix size not dividing the height",
+                    lisse_group_mix (gx, LISSE_GROUP_GRID, 4, g4, NULL, &fe_),
+                    lisse_group_mix_ref (gx, LISSE_GROUP_GRID, 4, g4, NULL, &re_));
+    EXPECT_REFUSED ("group_mix weight size",
+                    lisse_group_mix (gx, LISSE_GROUP_BLOCK, 3, g4, NULL, &fe_),
+                    lisse_group_mix_ref (gx, LISSE_GROUP_BLOCK, 3, g4, NULL, &re_));
+    EXPECT_REFUSED ("group_mix bias size",
+                    lisse_group_mix (gx, LISSE_GROUP_BLOCK, 3, g9, bias5, &fe_),
+                    lisse_group_mix_ref (gx, LISSE_GROUP_BLOCK, 3, g9, bias5, &re_));
+    lisse_tensor_free (gx);
+    lisse_tensor_free (g9);
+    lisse_tensor_free (g4);
+  }
 
   /* batch-norm */
   LisseTensor *vc = op_rand_tensor (check, 1, c, 1, 1, 0.5f, 1.f);
@@ -1441,6 +1504,7 @@ const OpCase op_cases_conv[] = {
   { "matmul", case_matmul },
   { "linear_channels", case_linear_channels },
   { "linear_lastdim", case_linear_lastdim },
+  { "group_mix", case_group_mix },
   { "batchnorm", case_batchnorm },
   { "fold_batchnorm_conv2d", case_fold_batchnorm_conv2d },
   { "fold_batchnorm_conv_transpose2d", case_fold_batchnorm_conv_transpose2d },

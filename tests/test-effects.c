@@ -642,6 +642,119 @@ test_remove_texture (void)
     }
 }
 
+/* The eight flips and rotations as ensemble.c's table names them, by
+ * their own index arithmetic: the pixel (x, y) of transform @k of a w × h
+ * image @t. */
+static float
+naive_transformed (const LisseTensor *t, int c, int k, int x, int y)
+{
+  const int w = t->w, h = t->h;
+  int sx, sy;
+  switch (k)
+    {
+    case 0: sx = x;         sy = y;         break;   /* identity */
+    case 1: sx = w - 1 - x; sy = y;         break;   /* mirror x */
+    case 2: sx = x;         sy = h - 1 - y; break;   /* mirror y */
+    case 3: sx = w - 1 - x; sy = h - 1 - y; break;   /* 180° */
+    case 4: sx = y;         sy = x;         break;   /* transpose */
+    case 5: sx = y;         sy = h - 1 - x; break;   /* 90° clockwise */
+    case 6: sx = w - 1 - y; sy = x;         break;   /* 90° anticlockwise */
+    default: sx = w - 1 - y; sy = h - 1 - x; break;  /* anti-transpose */
+    }
+  return lisse_tensor_at (t, 0, c, sy, sx);
+}
+
+/* Self-ensemble (ensemble.c): each transform is the one its table names
+ * and its inverse undoes it; the ensemble of n is the mean of the n
+ * transformed runs brought back, n = 1 the plain run; Remove Texture's
+ * ensemble parameter averages the network and leaves the classical
+ * filters alone. */
+static void
+test_ensemble (void)
+{
+  GError *error = NULL;
+  g_autoptr (LisseTensor) image = test_image (4, 13, 21, 60);   /* odd, not square, alpha */
+  for (int k = 0; k < LISSE_ENSEMBLE_MAX; k++)
+    {
+      g_autoptr (LisseTensor) t = lisse_effect_ensemble_transform (image, k, FALSE, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (t->w, ==, k & 4 ? image->h : image->w);
+      g_assert_cmpint (t->h, ==, k & 4 ? image->w : image->h);
+      for (int c = 0; c < image->c; c++)
+        for (int y = 0; y < t->h; y++)
+          for (int x = 0; x < t->w; x++)
+            g_assert_cmpfloat (lisse_tensor_at (t, 0, c, y, x), ==,
+                               naive_transformed (image, c, k, x, y));
+      g_autoptr (LisseTensor) back = lisse_effect_ensemble_transform (t, k, TRUE, &error);
+      g_assert_no_error (error);
+      g_assert_true (lisse_tensor_same_shape (back, image));
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (back, image), ==, 0.0f);
+    }
+
+  LisseNet *net = lisse_effect_net_acquire_arch ("csgis-texture", "csgis", &error);
+  g_assert_no_error (error);
+  g_autoptr (LisseTensor) plain = lisse_net_run (net, image, NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (LisseTensor) one = lisse_effect_net_run_ensemble (net, image, 1, NULL, &error);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (one, plain), ==, 0.0f);
+  for (int n = 2; n <= LISSE_ENSEMBLE_MAX; n *= 2)
+    {
+      g_autoptr (LisseTensor) ens = lisse_effect_net_run_ensemble (net, image, n, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (lisse_tensor_same_shape (ens, image));
+      /* The reference: the mean over the first n transforms, each run through
+       * net.h and read back at the transformed position of every pixel. */
+      g_autoptr (LisseTensor) mean = lisse_tensor_new (1, 3, image->h, image->w);
+      for (int k = 0; k < n; k++)
+        {
+          g_autoptr (LisseTensor) t = lisse_tensor_new (1, image->c, k & 4 ? image->w : image->h,
+                                                        k & 4 ? image->h : image->w);
+          for (int c = 0; c < image->c; c++)
+            for (int y = 0; y < t->h; y++)
+              for (int x = 0; x < t->w; x++)
+                lisse_tensor_channel (t, 0, c)[y * t->w + x] = naive_transformed (image, c, k, x, y);
+          g_autoptr (LisseTensor) r = lisse_net_run (net, t, NULL, 0, NULL, &error);
+          g_assert_no_error (error);
+          /* r's pixel (x, y) is the image's pixel the transform put there. */
+          g_autoptr (LisseTensor) index = lisse_tensor_new (1, 1, image->h, image->w);
+          for (int i = 0; i < image->h * image->w; i++)
+            index->data[i] = (float) i;
+          for (int c = 0; c < 3; c++)
+            for (int y = 0; y < r->h; y++)
+              for (int x = 0; x < r->w; x++)
+                {
+                  const int src = (int) naive_transformed (index, 0, k, x, y);
+                  lisse_tensor_channel (mean, 0, c)[src] += lisse_tensor_at (r, 0, c, y, x) / n;
+                }
+        }
+      float worst = 0.0f;
+      for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < lisse_tensor_plane (image); i++)
+          worst = MAX (worst, fabsf (lisse_tensor_channel (ens, 0, c)[i]
+                                     - lisse_tensor_channel (mean, 0, c)[i]));
+      g_test_message ("ensemble of %d: largest difference to the reference mean %.2e", n, worst);
+      g_assert_cmpfloat (worst, <=, 1e-6f);
+      /* Alpha is the image's, bit for bit; and the average is not the plain run. */
+      g_assert_cmpmem (lisse_tensor_channel (ens, 0, 3), lisse_tensor_plane (image) * sizeof (float),
+                       lisse_tensor_channel (image, 0, 3), lisse_tensor_plane (image) * sizeof (float));
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (ens, plain), >, 1e-4f);
+      /* Remove Texture with the parameter: the clamped ensemble. */
+      g_autofree char *set = g_strdup_printf ("ensemble=%d", n);
+      const char *sets[] = { set, NULL };
+      g_autoptr (LisseTensor) eff = run_effect (&lisse_effect_remove_texture, image, NULL, "csgis",
+                                                1.0, sets);
+      lisse_effect_clamp (ens);
+      g_assert_cmpfloat (lisse_tensor_max_abs_diff (eff, ens), ==, 0.0f);
+    }
+  lisse_effect_net_release (net);
+
+  /* The classical methods do not use it. */
+  const char *eight[] = { "ensemble=8", NULL };
+  g_autoptr (LisseTensor) rtv1 = run_effect (&lisse_effect_remove_texture, image, NULL, "rtv", 1.0, NULL);
+  g_autoptr (LisseTensor) rtv8 = run_effect (&lisse_effect_remove_texture, image, NULL, "rtv", 1.0, eight);
+  g_assert_cmpfloat (lisse_tensor_max_abs_diff (rtv1, rtv8), ==, 0.0f);
+}
+
 /* fang19-rtv (or @model) run directly (net.h) at λ with @guide (NULL:
  * self-guided), clamped: what Fast Filter and Joint Filter's learned method
  * must give. */
@@ -1299,6 +1412,7 @@ main (int argc, char **argv)
   g_test_add_func ("/effects/content-aware/uniform-masks", test_content_aware_uniform_masks);
   g_test_add_func ("/effects/saliency", test_saliency);
   g_test_add_func ("/effects/remove-texture/stripes", test_remove_texture);
+  g_test_add_func ("/effects/remove-texture/ensemble", test_ensemble);
   g_test_add_func ("/effects/joint-filter/self-guide", test_joint_filter_self_guide);
   g_test_add_func ("/effects/fast-filter-and-learned-joint", test_fast_filter);
   g_test_add_func ("/effects/joint-filter/colorize", test_colorize);

@@ -318,8 +318,9 @@ def main():
     # Remove Texture's learned method, with the random csgis-texture made in
     # main(), and without it.
     if CSGIS_READY:
-        add("remove-texture-csgis", ["lisse:remove-texture", "strength=1.5", "method=csgis"],
-            ["remove-texture", "--set", "strength=1.5", "--choice", "csgis"])
+        add("remove-texture-csgis", ["lisse:remove-texture", "strength=1.5", "ensemble=2",
+                                     "method=csgis"],
+            ["remove-texture", "--set", "strength=1.5", "--set", "ensemble=2", "--choice", "csgis"])
         add("remove-texture-csgis-no-model", ["lisse:remove-texture", "method=csgis"], None,
             {"LISSE_MODEL_PATH": empty})
     # Joint Filter's learned method (fang19-rtv, shipped) under a colour guide.

@@ -188,33 +188,44 @@ def make_pack(root):
         json.dump(idx, f)
 
 
+def smoke_resume_export(tc, train_main, export_main, tmp, extra=()):
+    """What every texture trainer's test checks first: the smoke config run
+    whole (a) and stopped at step 6 and resumed (b) end bit for bit alike,
+    validated at steps 6 and 12 with a PSNR above 10 dB; a's checkpoint
+    exports.  Returns (a's checkpoint, a's log records, the file's metadata)."""
+    make_pack(os.path.join(tmp, "pack"))
+    args = ["--config", "smoke", "--pack", os.path.join(tmp, "pack"), *extra]
+    tc.assertEqual(train_main(args + ["--out", os.path.join(tmp, "a")]), 0)
+    tc.assertEqual(train_main(args + ["--out", os.path.join(tmp, "b"), "--stop-at", "6"]), 0)
+    tc.assertEqual(train_main(args + ["--out", os.path.join(tmp, "b"), "--resume"]), 0)
+    a = torch.load(os.path.join(tmp, "a", "last.pt"), weights_only=False)
+    b = torch.load(os.path.join(tmp, "b", "last.pt"), weights_only=False)
+    tc.assertEqual(a["step"], 12)
+    for k in a["model"]:
+        tc.assertTrue(torch.equal(a["model"][k], b["model"][k]), k)
+    with open(os.path.join(tmp, "a", "log.jsonl")) as f:
+        recs = [json.loads(x) for x in f]
+    vals = [r for r in recs if r["kind"] == "val"]
+    tc.assertEqual([v["step"] for v in vals], [6, 12])
+    tc.assertTrue(all(v["psnr"] > 10 for v in vals))
+    out = os.path.join(tmp, "m.safetensors")
+    tc.assertEqual(export_main([os.path.join(tmp, "a", "last.pt"), out, "--name", "t"]), 0)
+    with open(out, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        meta = json.loads(f.read(n))["__metadata__"]
+    tc.assertEqual(meta["steps"], "12")
+    return a, recs, meta
+
+
 class TrainTest(unittest.TestCase):
     def test_smoke_resume_and_export(self):
         from lisse_train import csgis_export as ce
         from lisse_train import train_csgis as tc
         tmp = tempfile.mkdtemp()
         try:
-            make_pack(os.path.join(tmp, "pack"))
-            args = ["--config", "smoke", "--pack", os.path.join(tmp, "pack")]
-            self.assertEqual(tc.main(args + ["--out", os.path.join(tmp, "a")]), 0)
-            self.assertEqual(tc.main(args + ["--out", os.path.join(tmp, "b"), "--stop-at", "6"]), 0)
-            self.assertEqual(tc.main(args + ["--out", os.path.join(tmp, "b"), "--resume"]), 0)
-            a = torch.load(os.path.join(tmp, "a", "last.pt"), weights_only=False)
-            b = torch.load(os.path.join(tmp, "b", "last.pt"), weights_only=False)
-            self.assertEqual(a["step"], 12)
-            for k in a["model"]:
-                self.assertTrue(torch.equal(a["model"][k], b["model"][k]), k)
-            with open(os.path.join(tmp, "b", "log.jsonl")) as f:
-                vals = [json.loads(x) for x in f if '"val"' in x]
-            self.assertEqual([v["step"] for v in vals], [6, 12])
-            out = os.path.join(tmp, "m.safetensors")
-            self.assertEqual(ce.main([os.path.join(tmp, "a", "last.pt"), out, "--name", "t"]), 0)
-            with open(out, "rb") as f:
-                n = int.from_bytes(f.read(8), "little")
-                meta = json.loads(f.read(n))["__metadata__"]
+            _, _, meta = smoke_resume_export(self, tc.main, ce.main, tmp)
             self.assertEqual(meta["architecture"], "csgis")
             self.assertEqual(meta["receptive_radius"], str(cm.receptive_field_radius(1, 1, 1)))
-            self.assertEqual(meta["steps"], "12")
         finally:
             shutil.rmtree(tmp)
 

@@ -32,6 +32,22 @@ LisseNet    *lisse_effect_net_acquire_arch (const char *model, const char *archi
                                             GError **error);
 void         lisse_effect_net_release (LisseNet *net);
 
+/* Self-ensemble (ensemble.c): the flips and rotations of the square, 8. */
+#define LISSE_ENSEMBLE_MAX 8
+
+/* @image (1×C×H×W) under transform @k (0 … 7, ensemble.c's table), or with
+ * @inverse, the image that transform @k maps to @image. */
+LisseTensor *lisse_effect_ensemble_transform (const LisseTensor *image, int k,
+                                              gboolean inverse, GError **error);
+
+/* lisse_net_run (@net, @image) averaged over the first @n (1 … 8) of those
+ * transforms: each run on the transformed image, brought back.  Colour is
+ * averaged, alpha is the image's; @n 1 is lisse_net_run itself.  Not
+ * clamped. */
+LisseTensor *lisse_effect_net_run_ensemble (const LisseNet *net, const LisseTensor *image,
+                                            int n, const LisseProgress *progress,
+                                            GError **error);
+
 /* Runs @model over @image (net.h handles gray and alpha, and tiles) at λf =
  * @lambda_f — or the per-pixel λf of @lambda_map (1×1×H×W) when not NULL —
  * and λe = @lambda_e (NAN: the network's default).  The result is NOT

@@ -17,6 +17,9 @@
  *                                        out = clamp(X(n−1) + t·(N(X(n−1)) − X(n−1)))
  *                                      so s ≤ 1 gives I + s·(N(I) − I), s = 1 one pass,
  *                                      s = 2.5 two passes and half a third.
+ *   ensemble e (1 … 8)                 CSGIS-Net: each pass of N averaged over e flips and
+ *                                      rotations of the image (ensemble.c; 1: one run);
+ *                                      classical filters: not used
  * Between passes the image is clamped to [0, 1], as applying the effect
  * again would see it; the network has no spatial parameter, so a zoomed-out
  * preview runs it on the downscaled image as it is (as Smooth does).
@@ -44,6 +47,9 @@ static const LisseParamSpec texture_params[] = {
     0.5, 10.0, 3.0, FALSE },
   { "strength", N_("Strength"), N_("How strongly texture is flattened (1 is each filter's usual "
     "setting; for CSGIS-Net one pass, above 1 repeated passes)"), 0.1, 5.0, 1.0, FALSE },
+  { "ensemble", N_("Self-ensemble"), N_("Learned methods only: average the network over this "
+    "many flips and rotations of the image (1: one run; 8: all eight, slightly better and 8 "
+    "times slower)"), 1.0, LISSE_ENSEMBLE_MAX, 1.0, TRUE },
 };
 
 /* y ← x + t·(y − x) on the colour channels (alpha is the same in both:
@@ -64,8 +70,8 @@ blend_pass (LisseTensor *y, const LisseTensor *x, float t)
 
 /* The "csgis" method: the strength mapping at the top of this file. */
 static LisseTensor *
-csgis_run (const LisseTensor *image, double strength, const LisseProgress *progress,
-           GError **error)
+csgis_run (const LisseTensor *image, double strength, int ensemble,
+           const LisseProgress *progress, GError **error)
 {
   LisseNet *net = lisse_effect_net_acquire_arch (CSGIS_MODEL, "csgis", error);
   if (!net)
@@ -78,7 +84,7 @@ csgis_run (const LisseTensor *image, double strength, const LisseProgress *progr
       const LisseTensor *in = x ? x : image;
       LisseProgress sub = lisse_progress_sub (progress, (double) k / passes,
                                               (double) (k + 1) / passes);
-      LisseTensor *y = lisse_net_run (net, in, NULL, 0, &sub, error);
+      LisseTensor *y = lisse_effect_net_run_ensemble (net, in, ensemble, &sub, error);
       if (y && k == passes - 1 && t < 1.0f)
         blend_pass (y, in, t);   /* the last, partial pass */
       lisse_tensor_free (x);
@@ -99,7 +105,8 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
   const double sigma = lisse_params_get (params, "texture-scale") * scale;
   const double strength = lisse_params_get (params, "strength");
   if (g_str_equal (choice, "csgis"))
-    return csgis_run (image, strength, progress, error);
+    return csgis_run (image, strength, (int) lisse_params_get (params, "ensemble"),
+                      progress, error);
   const LisseFilterInfo *filter = lisse_filter_find (choice);
   g_assert (filter);   /* every method nick is a filter name */
   LisseParams fp;
@@ -125,16 +132,21 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
 /* The classical filters cost about three times CSGIS-Net per pixel at a
  * draft's size (RTV's solves converge slower on the shrunk image): half
  * the budget keeps their drafts of a 1 MP view near 0.1 s, as the
- * network's (tools/bench/draft-preview, docs/performance.md). */
+ * network's (tools/bench/draft-preview, docs/performance.md); a
+ * self-ensemble of e runs gets 1/e of it. */
 static LisseTensor *
 texture_draft (const LisseEffectInfo *info, const LisseTensor *image, const LisseTensor *aux,
                const LisseParams *params, const char *choice, double scale, long max_pixels,
                const LisseProgress *progress, GError **error)
 {
   long budget = max_pixels;
-  if (!g_str_equal (choice, "csgis")
-      && lisse_effect_draft_factor (image->w, image->h, max_pixels) > 1)   /* else exact */
-    budget = MAX (1, max_pixels / 2);
+  if (lisse_effect_draft_factor (image->w, image->h, max_pixels) > 1)   /* else exact */
+    {
+      if (!g_str_equal (choice, "csgis"))
+        budget = MAX (1, max_pixels / 2);
+      else   /* an ensemble of e runs: e times fewer pixels, the same draft time */
+        budget = MAX (1, max_pixels / (long) lisse_params_get (params, "ensemble"));
+    }
   return lisse_effect_draft_whole (info, image, aux, params, choice, scale, budget,
                                    LISSE_DRAFT_RADIUS, LISSE_DRAFT_EPS, progress, error);
 }
@@ -167,6 +179,7 @@ const LisseEffectInfo lisse_effect_remove_texture = {
   .draft = texture_draft,
   /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
    * quarter added): RTV's 41 + 2 per channel planes; CSGIS-Net's 214 MiB for one tile crop and
-   * 2.7 per channel. */
+   * 2.7 per channel, and with a self-ensemble two image copies more (the sum, and one run's
+   * result brought back): 4.7 per channel, within RTV's. */
   .memory = { 270.0, 51.0, 4.0 },
 };

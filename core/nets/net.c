@@ -21,6 +21,7 @@ lisse_nets (void)
     &lisse_net_csgis,
     &lisse_net_fang19,
     &lisse_net_sasnet,
+    &lisse_net_mgpnet,
     NULL,
   };
   return all;

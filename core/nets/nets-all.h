@@ -12,3 +12,4 @@ extern const LisseNetInfo lisse_net_fan18;
 extern const LisseNetInfo lisse_net_csgis;
 extern const LisseNetInfo lisse_net_fang19;
 extern const LisseNetInfo lisse_net_sasnet;
+extern const LisseNetInfo lisse_net_mgpnet;

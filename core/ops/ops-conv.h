@@ -344,6 +344,37 @@ LisseTensor *lisse_linear_lastdim     (const LisseTensor *x, const LisseTensor *
 LisseTensor *lisse_linear_lastdim_ref (const LisseTensor *x, const LisseTensor *weight,
                                        const LisseTensor *bias, GError **error);
 
+/* Dense layer over the positions of pixel groups (group-mix.c): the
+ * spatial projection of a multi-axis gMLP (MAXIM; MGPNet's global
+ * processing block).  The H×W plane of each (n, c) splits into groups of
+ * n = s² pixels (s = @size, which must divide H and W); position j = a·s + b
+ * (0 ≤ a, b < s) of group g is the pixel
+ *   LISSE_GROUP_BLOCK:  (wy·s + a, wx·s + b)      g = wy·(W/s) + wx:
+ *                       the s×s window (wy, wx), the local axis;
+ *   LISSE_GROUP_GRID:   (a·H/s + oy, b·W/s + ox)  g = oy·(W/s) + ox:
+ *                       the pixels at offset (oy, ox) within the cells of an
+ *                       s×s grid over the whole plane, the global axis;
+ * and, as nn.Linear(n, n) on the positions,
+ *   y[g, j] = bias[j] + Σ_i weight[j, i] · x[g, i].
+ * weight: n = s² outputs and c·h·w = s² inputs (a file's [n, n] reads as
+ * n×n×1×1); bias s² values or NULL.  x [N, C, H, W] -> [N, C, H, W]. */
+typedef enum
+{
+  LISSE_GROUP_BLOCK,
+  LISSE_GROUP_GRID,
+} LisseGroupKind;
+#define LISSE_GROUP_MIX_MAX_SIZE 256
+/* TRUE when the arguments suit lisse_group_mix, else FALSE with @error. */
+gboolean     lisse_group_mix_check (const LisseTensor *x, LisseGroupKind kind, int size,
+                                    const LisseTensor *weight, const LisseTensor *bias,
+                                    GError **error);
+LisseTensor *lisse_group_mix       (const LisseTensor *x, LisseGroupKind kind, int size,
+                                    const LisseTensor *weight, const LisseTensor *bias,
+                                    GError **error);
+LisseTensor *lisse_group_mix_ref   (const LisseTensor *x, LisseGroupKind kind, int size,
+                                    const LisseTensor *weight, const LisseTensor *bias,
+                                    GError **error);
+
 /* ---------------------------------------------------------------------- */
 /* Batch-norm                                                             */
 

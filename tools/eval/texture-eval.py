@@ -31,8 +31,10 @@ Rows:
                        (repeatable; the row is named by the file's metadata
                        "name", else its stem; --model-set KEY=VALUE passes
                        --set to every model);
-  --effect-method NICK `lisse effect remove-texture --choice NICK` per image
-                       (repeatable; --effect-set KEY=VALUE passes --set).
+  --effect-method 'NICK [KEY=VALUE …]'
+                       `lisse effect remove-texture --choice NICK` per image
+                       (repeatable; --effect-set KEY=VALUE passes --set to
+                       all of them, the KEY=VALUE after NICK to this one).
 
 Every score is cached in --cache (default build/texture-eval-cache.json),
 keyed by the method, its parameters (and the model file's checksum) and a
@@ -514,10 +516,25 @@ def model_method(path, sets):
             "key": "model:%s:%s" % (sha256_file(path), json.dumps(sorted(sets)))}
 
 
-def effect_method(choice, sets):
-    return {"kind": "effect", "name": "remove-texture (%s)" % choice, "choice": choice,
-            "set": list(sets), "params": {"choice": choice, **dict(kv.split("=", 1) for kv in sets)},
-            "key": "effect:remove-texture:%s:%s" % (choice, json.dumps(sorted(sets)))}
+# The model each learned Remove Texture method runs (core/effects/remove-texture.c),
+# looked up in data/models: its checksum keys the cache, so a new model is re-scored.
+EFFECT_MODELS = {"csgis": "csgis-texture", "sasnet": "sasnet-texture",
+                 "mgpnet": "mgpnet-texture"}
+
+
+def effect_method(spec, sets):
+    """'NICK [key=value …]': the method and its own --set values (after the
+    common --effect-set ones); the row is named by both."""
+    fields = spec.split()
+    choice, own = fields[0], fields[1:]
+    sets = list(sets) + own
+    model = os.path.join(REPO, "data", "models", "%s.safetensors" % EFFECT_MODELS.get(choice, ""))
+    checksum = sha256_file(model) if choice in EFFECT_MODELS and os.path.exists(model) else ""
+    return {"kind": "effect",
+            "name": "remove-texture (%s)" % ", ".join([choice] + own), "choice": choice,
+            "set": sets, "params": {"choice": choice, **dict(kv.split("=", 1) for kv in sets)},
+            "key": "effect:remove-texture:%s:%s%s" % (choice, json.dumps(sorted(sets)),
+                                                   ":" + checksum if checksum else "")}
 
 
 def parse_grid(spec):

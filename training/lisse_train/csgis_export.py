@@ -27,8 +27,8 @@ from typing import Dict, Optional
 import numpy as np
 
 from . import csgis_model as cm
-from .export import (_json, git_commit, manifest_sha256, supervised_checkpoint,
-                     supervised_export_main, write_safetensors)
+from .export import (git_commit, manifest_sha256, supervised_checkpoint,
+                     supervised_export_main, write_model_file)
 
 ARCHITECTURE = "csgis"
 CHECKPOINT_FORMAT = "lisse-csgis-train/1"
@@ -54,12 +54,9 @@ def export_csgis(model: cm.CSGISNet, path: str, metadata_extra: Optional[dict] =
         "final_losses": "{}",
         "training_config": "{}",
     }
-    for k, v in (metadata_extra or {}).items():
-        if k in ("architecture", "width", "n_desc", "n_smooth", "n_refine", "receptive_radius"):
-            raise ValueError(f"metadata {k!r} is derived from the network")
-        meta[k] = v if isinstance(v, str) else _json(v)
-    write_safetensors(path, tensors, meta)
-    return meta
+    return write_model_file(path, tensors, meta, metadata_extra,
+                            ("architecture", "width", "n_desc", "n_smooth", "n_refine",
+                             "receptive_radius"))
 
 
 def load_checkpoint(path: str) -> dict:

@@ -145,6 +145,32 @@ def supervised_checkpoint(path: str, fmt: str, what: str) -> dict:
     return ckpt
 
 
+def write_model_file(path: str, tensors, meta: Dict[str, str], metadata_extra,
+                     derived) -> Dict[str, str]:
+    """Writes a model file: @meta (what the network fixes) with
+    @metadata_extra merged in (provenance: name, steps, …; a value that is
+    not a string stored as JSON), refusing any key of @derived, which only
+    the network may state.  Returns the metadata written."""
+    meta = dict(meta)
+    for k, v in (metadata_extra or {}).items():
+        if k in derived:
+            raise ValueError(f"metadata {k!r} is derived from the network")
+        meta[k] = v if isinstance(v, str) else _json(v)
+    write_safetensors(path, tensors, meta)
+    return meta
+
+
+def read_model_file(path: str, architecture: str):
+    """(metadata, {name: float32 ndarray}) of a model file that must declare
+    @architecture: the start of every exporter's inverse (load_fang19,
+    load_sasnet, load_mgpnet), which tools/bench compares the C engine with."""
+    from .eval import read_safetensors
+    meta, tensors = read_safetensors(path)
+    if meta.get("architecture") != architecture:
+        raise ValueError(f"{path}: not a {architecture} model file")
+    return meta, tensors
+
+
 def supervised_export_main(argv, description: str, tool: str, load, build, export,
                            shown) -> int:
     """The command line of a supervised network's exporter: CHECKPOINT OUT

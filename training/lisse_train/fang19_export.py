@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from . import fang19_model as fm
-from .export import _json, git_commit, manifest_sha256, write_safetensors
+from .export import git_commit, manifest_sha256, read_model_file, write_model_file
 
 ARCHITECTURE = "fang19"
 CHECKPOINT_FORMAT = "lisse-fang19-train/1"
@@ -89,23 +89,16 @@ def export_fang19(model: fm.Fang19Net, path: str, filt: str,
         "final_losses": "{}",
         "training_config": "{}",
     }
-    for k, v in (metadata_extra or {}).items():
-        if k in ("architecture", "width", "n_layers", "dilations", "offset_bound", "lambda_ref",
-                 "receptive_radius", "filter", "params"):
-            raise ValueError(f"metadata {k!r} is derived from the network")
-        meta[k] = v if isinstance(v, str) else _json(v)
-    write_safetensors(path, tensors, meta)
-    return meta
+    return write_model_file(path, tensors, meta, metadata_extra,
+                            ("architecture", "width", "n_layers", "dilations", "offset_bound",
+                             "lambda_ref", "receptive_radius", "filter", "params"))
 
 
 def load_fang19(path: str) -> Tuple[fm.Fang19Net, Dict[str, str]]:
     """The exporter's inverse: a model file (this module's contract) as a
     float32 Fang19Net in eval mode, and the file's metadata — for comparing
     the C engine with the twin on shipped weights (tools/bench)."""
-    from .eval import read_safetensors
-    meta, tensors = read_safetensors(path)
-    if meta.get("architecture") != ARCHITECTURE:
-        raise ValueError(f"{path}: not a {ARCHITECTURE} model file")
+    meta, tensors = read_model_file(path, ARCHITECTURE)
     model = fm.Fang19Net(width=int(meta["width"]), n_layers=int(meta["n_layers"]),
                          offset_bound=float(meta["offset_bound"]),
                          lambda_ref=float(meta["lambda_ref"]),

@@ -28,8 +28,8 @@ import numpy as np
 
 from . import sasnet_model as sm
 from .csgis_export import _TEXTURE_MANIFEST
-from .export import (_json, git_commit, manifest_sha256, supervised_checkpoint,
-                     supervised_export_main, write_safetensors)
+from .export import (git_commit, manifest_sha256, read_model_file,
+                     supervised_checkpoint, supervised_export_main, write_model_file)
 
 ARCHITECTURE = "sasnet"
 CHECKPOINT_FORMAT = "lisse-sasnet-train/1"
@@ -57,12 +57,7 @@ def export_sasnet(model: sm.SASNet, path: str,
         "final_losses": "{}",
         "training_config": "{}",
     }
-    for k, v in (metadata_extra or {}).items():
-        if k in _DERIVED:
-            raise ValueError(f"metadata {k!r} is derived from the network")
-        meta[k] = v if isinstance(v, str) else _json(v)
-    write_safetensors(path, tensors, meta)
-    return meta
+    return write_model_file(path, tensors, meta, metadata_extra, _DERIVED)
 
 
 def load_checkpoint(path: str) -> dict:
@@ -73,6 +68,28 @@ def model_from_checkpoint(ckpt: dict) -> sm.SASNet:
     model = sm.SASNet(**ckpt["config"]["model"])
     model.load_state_dict(ckpt["model"])
     return model.eval()
+
+
+def load_sasnet(path: str):
+    """The exporter's inverse: a model file (this module's contract) as a
+    float32 SASNet in eval mode, and the file's metadata — for comparing the
+    C engine with the twin on the same weights (tools/bench)."""
+    import torch
+    meta, tensors = read_model_file(path, ARCHITECTURE)
+    model = sm.SASNet(width=int(meta["width"]), n_blocks=int(meta["n_blocks"]),
+                      ca_window=int(meta["ca_window"]), ca_hidden=int(meta["ca_hidden"]),
+                      clamp=float(meta["clamp"]))
+    sd = model.state_dict()
+    for prefix, mpath in sm.g_names(model.n_blocks):
+        for kind in ("weight", "bias"):
+            for conv in sm.G_CONVS:
+                sd[f"{mpath}.{conv}.{kind}"] = tensors[f"{prefix}.{conv}.{kind}"]
+            for fc in ("fc1", "fc2"):
+                sd[f"{mpath}.ca.{fc}.{kind}"] = tensors[f"{prefix}.ca.{fc}.{kind}"]
+            sd[f"{mpath}.sa.conv.{kind}"] = tensors[f"{prefix}.sa.{kind}"]
+    model.load_state_dict({k: torch.as_tensor(v).float().reshape(model.state_dict()[k].shape)
+                           for k, v in sd.items()})
+    return model.eval(), meta
 
 
 def main(argv=None) -> int:

@@ -293,6 +293,7 @@ class TextureTrainer(CheckpointedTrainer):
         acc: Dict[str, float] = {}
         n_acc = 0
         t_win = time.time()
+        cpu_win = time.process_time()
         step_time = None
         end = min(cfg["steps"], stop_at) if stop_at else cfg["steps"]
         while self.step < end and not self.stop_requested:
@@ -323,10 +324,14 @@ class TextureTrainer(CheckpointedTrainer):
             if self.step % cfg["log_every"] == 0:
                 rec = {"kind": "train", "step": self.step, "lr": lr,
                        "s_per_step": round((time.time() - t_win) / n_acc, 3),
+                       # CPU seconds of this process a step: the cost of a step even
+                       # when the core is shared (runs compared at equal CPU time).
+                       "cpu_s_per_step": round((time.process_time() - cpu_win) / n_acc, 3),
                        **{k: round(v / n_acc, 5) for k, v in acc.items()}}
                 self.log(rec, f"step {self.step} loss {rec['loss']:.4f} l1 {rec['l1']:.4f} "
                               f"{rec['s_per_step']} s/step")
                 acc, n_acc, t_win = {}, 0, time.time()
+                cpu_win = time.process_time()
             if self.step % cfg["val_every"] == 0 or self.step == cfg["steps"]:
                 rec = self.validate()
                 self.log(rec, val_line(rec))

@@ -385,6 +385,67 @@ lisse_linear_lastdim_ref (const LisseTensor *x, const LisseTensor *weight,
 
 /* ---------------------------------------------------------------------- */
 
+/* Written from the definition: each group's pixel coordinates, spelt out
+ * per grouping, and one dot product per output position. */
+LisseTensor *
+lisse_group_mix_ref (const LisseTensor *x, LisseGroupKind kind, int size,
+                     const LisseTensor *weight, const LisseTensor *bias, GError **error)
+{
+  if ((kind != LISSE_GROUP_BLOCK && kind != LISSE_GROUP_GRID)
+      || size < 1 || size > LISSE_GROUP_MIX_MAX_SIZE || x->h % size || x->w % size)
+    {
+      set_invalid (error, "group_mix", "grouping or size does not fit the image");
+      return NULL;
+    }
+  const int s = size, np = s * s;
+  if (!weight || weight->n != np || (size_t) weight->c * weight->h * weight->w != (size_t) np)
+    {
+      set_invalid (error, "group_mix", "weight is not n×n for n = size²");
+      return NULL;
+    }
+  if (!lisse_ops_check_vector (bias, np, TRUE, "group_mix bias", error))
+    return NULL;
+  LisseTensor *out = lisse_tensor_try_new (x->n, x->c, x->h, x->w, error);
+  if (!out)
+    return NULL;
+  const int bh = x->h / s, bw = x->w / s;   /* windows / cell size */
+  int *py = g_new (int, np), *px = g_new (int, np);
+  for (int n = 0; n < x->n; n++)
+    for (int c = 0; c < x->c; c++)
+      for (int u = 0; u < bh; u++)
+        for (int v = 0; v < bw; v++)
+          {
+            /* Group (u, v): window (wy, wx) = (u, v), or grid offset
+             * (oy, ox) = (u, v); its pixels in position order. */
+            for (int a = 0; a < s; a++)
+              for (int b = 0; b < s; b++)
+                {
+                  if (kind == LISSE_GROUP_BLOCK)
+                    {
+                      py[a * s + b] = u * s + a;
+                      px[a * s + b] = v * s + b;
+                    }
+                  else
+                    {
+                      py[a * s + b] = a * bh + u;
+                      px[a * s + b] = b * bw + v;
+                    }
+                }
+            for (int j = 0; j < np; j++)
+              {
+                double acc = bias ? bias->data[j] : 0.0;
+                for (int i = 0; i < np; i++)
+                  acc += (double) weight->data[(size_t) j * np + i] * at (x, n, c, py[i], px[i]);
+                out->data[(((size_t) n * x->c + c) * x->h + py[j]) * x->w + px[j]] = (float) acc;
+              }
+          }
+  g_free (py);
+  g_free (px);
+  return out;
+}
+
+/* ---------------------------------------------------------------------- */
+
 LisseTensor *
 lisse_batchnorm_inference_ref (const LisseTensor *x, const LisseTensor *gamma,
                                const LisseTensor *beta, const LisseTensor *mean,
