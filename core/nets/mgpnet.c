@@ -89,8 +89,9 @@
  * whose halves the two gMLPs update in place) and three C1 planes of the
  * gMLP's own (LN output, p and q; then p, LN'(q) and its projection): about
  * 3 + 7 C1, plus the convolutions' bounded scratch and a few hundred KiB a
- * thread for group_mix.  Measured (LISSE_THREADS=1, widths 16/32/64, a
- * 1024×1024 image): 544 MiB, 136 floats a pixel with the allocator's slack.
+ * thread for group_mix.  Measured through `lisse run` at widths 16/32/64
+ * (docs/performance.md, "MGPNet's memory"): about 540 MiB a megapixel,
+ * 135 floats a pixel with the allocator's slack.
  */
 #include "net.h"
 #include "nets-all.h"

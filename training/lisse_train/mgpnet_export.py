@@ -74,7 +74,7 @@ def load_mgpnet(path: str):
                       blocks=[int(meta[f"block{t}"]) for t in (1, 2, 3)],
                       grid=int(meta["grid"]), n_pairs=int(meta["n_pairs"]),
                       multiple=int(meta["multiple"]))
-    model.load_state_dict({k: torch.as_tensor(tensors[k]).float() for k in model.state_dict()})
+    model.load_state_dict({k: torch.from_numpy(tensors[k].copy()) for k in model.state_dict()})
     return model.eval(), meta
 
 

@@ -87,7 +87,8 @@ def load_sasnet(path: str):
             for fc in ("fc1", "fc2"):
                 sd[f"{mpath}.ca.{fc}.{kind}"] = tensors[f"{prefix}.ca.{fc}.{kind}"]
             sd[f"{mpath}.sa.conv.{kind}"] = tensors[f"{prefix}.sa.{kind}"]
-    model.load_state_dict({k: torch.as_tensor(v).float().reshape(model.state_dict()[k].shape)
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)).reshape(shapes[k])
                            for k, v in sd.items()})
     return model.eval(), meta
 
