@@ -9,6 +9,8 @@ with one filter at one parameter set and a tiny random-weight fan18 model:
     ../shared/eval/metrics.py gives on `lisse filter`'s own outputs (so the
     batch runner's pixels are the command line's), the model row's what it
     gives on `lisse run`'s, and the model row is named by the file's stem;
+    an --effect-method 'NICK key=value' row's what it gives on `lisse
+    effect`'s with that setting;
   - the doc's table is written between its markers, the text around them
     kept, a stale table replaced; the command is at the top;
   - the JSON and the contact sheet are written;
@@ -92,7 +94,8 @@ def checks(tap, tmp, lisse, batch, np, cv2, metrics):
     out_json, sheet = os.path.join(tmp, "eval.json"), os.path.join(tmp, "sheet.png")
     args = [sys.executable, TOOL, "--nks", nks, "--pack", pack, "--filters", "guided",
             "--grid", "guided radius=2 epsilon=0.02", "--no-oracle", "--model", model,
-            "--model-set", "lambda-f=2", "--lisse", lisse, "--batch", batch,
+            "--model-set", "lambda-f=2", "--effect-method", "rolling-guidance strength=2",
+            "--lisse", lisse, "--batch", batch,
             "--scratch", os.path.join(tmp, "scratch"), "--cache", os.path.join(tmp, "cache.json"),
             "--doc", doc, "--json", out_json, "--sheet", sheet]
     env = dict(os.environ, LISSE_THREADS="1")
@@ -102,8 +105,10 @@ def checks(tap, tmp, lisse, batch, np, cv2, metrics):
     with open(out_json) as f:
         res = json.load(f)
     rows = {row["method"]: row for row in res["rows"]}
-    tap(sorted(rows) == ["guided", "input", "tiny-remover"],
-        "rows: input, the filter, the model named by its stem", sorted(rows))
+    effect_row = "remove-texture (rolling-guidance, strength=2)"
+    tap(sorted(rows) == ["guided", "input", effect_row, "tiny-remover"],
+        "rows: input, the filter, the effect method named with its own setting, the model named "
+        "by its stem", sorted(rows))
     tap(res["sets"]["nksmini"]["pairs"] == 3 and res["sets"]["val"]["pairs"] == 3,
         "3 + 3 pairs", res["sets"])
 
@@ -149,6 +154,9 @@ def checks(tap, tmp, lisse, batch, np, cv2, metrics):
     same(rows["tiny-remover"], expected(lisse_out(["run", "--model", model, "--set", "lambda-f=2",
                                                    "--threads", "1"])),
          "model row (against `lisse run`)")
+    same(rows[effect_row], expected(lisse_out(["effect", "remove-texture", "--choice",
+                                               "rolling-guidance", "--set", "strength=2"])),
+         "effect row (against `lisse effect`)")
 
     text = open(doc).read()
     begin, end = "<!-- texture-eval: begin -->", "<!-- texture-eval: end -->"
