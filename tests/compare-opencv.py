@@ -58,6 +58,8 @@ import tempfile
 
 import numpy as np
 
+from lisse_testlib import guided_numpy
+
 try:
     import cv2
 except ImportError:  # pragma: no cover
@@ -170,40 +172,6 @@ class Lisse:
 
 # ---------------------------------------------------------------------------
 # Float64 NumPy references, from the papers
-
-def box_mirror(a, r):
-    """Mean over (2r+1)^2 windows, half-sample mirrored borders (r < size)."""
-    p = np.pad(a, [(r, r), (r, r)] + [(0, 0)] * (a.ndim - 2), mode="symmetric")
-    c = np.cumsum(np.cumsum(p, axis=0), axis=1)
-    c = np.pad(c, [(1, 0), (1, 0)] + [(0, 0)] * (a.ndim - 2))
-    n = 2 * r + 1
-    s = c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
-    return s / (n * n)
-
-
-def guided_numpy(I, p, r, eps):
-    """He et al. 2010, colour-guide form (any number of guide channels)."""
-    I = I.astype(np.float64)
-    if I.ndim == 2:
-        I = I[:, :, None]
-    p = p.astype(np.float64)
-    out = np.empty_like(p)
-    H, W, G = I.shape
-    mI = box_mirror(I, r)
-    S = np.empty((H, W, G, G))
-    for i in range(G):
-        for j in range(G):
-            S[:, :, i, j] = box_mirror(I[:, :, i] * I[:, :, j], r) - mI[:, :, i] * mI[:, :, j]
-    S += eps * np.eye(G)
-    Sinv = np.linalg.inv(S)
-    for c in range(p.shape[2]):
-        mp = box_mirror(p[:, :, c], r)
-        cov = box_mirror(I * p[:, :, c:c + 1], r) - mI * mp[:, :, None]
-        a = np.einsum("hwij,hwj->hwi", Sinv, cov)
-        b = mp - (a * mI).sum(2)
-        out[:, :, c] = (box_mirror(a, r) * I).sum(2) + box_mirror(b, r)
-    return out.astype(np.float32)
-
 
 def l0_neumann_numpy(I, lam, kappa=2.0, beta_max=1e5):
     """Xu et al. 2011 with Neumann boundaries: forward differences, none

@@ -397,12 +397,113 @@ def tiny_fang19_model(path, seed, filt="rtv"):
     return path
 
 
+# ---- float64 NumPy references of the guided filter and fast guided upsampling
+
+def box_mirror(a, r):
+    """Mean over (2r+1)^2 windows, half-sample mirrored borders (box.h)."""
+    import numpy as np
+    p = np.pad(a, [(r, r), (r, r)] + [(0, 0)] * (a.ndim - 2), mode="symmetric")
+    c = np.cumsum(np.cumsum(p, axis=0), axis=1)
+    c = np.pad(c, [(1, 0), (1, 0)] + [(0, 0)] * (a.ndim - 2))
+    n = 2 * r + 1
+    s = c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
+    return s / (n * n)
+
+
+def guided_coefficients_numpy(I, p, r, eps):
+    """He et al. 2010, colour-guide form (any number of guide channels):
+    the averaged coefficients ā (H×W×C×G) and b̄ (H×W×C) with which the
+    filter gives q_c = Σ_i ā_ci I_i + b̄_c (guided.h)."""
+    import numpy as np
+    I = I.astype(np.float64)
+    if I.ndim == 2:
+        I = I[:, :, None]
+    p = p.astype(np.float64)
+    if p.ndim == 2:
+        p = p[:, :, None]
+    H, W, G = I.shape
+    mI = box_mirror(I, r)
+    S = np.empty((H, W, G, G))
+    for i in range(G):
+        for j in range(G):
+            S[:, :, i, j] = box_mirror(I[:, :, i] * I[:, :, j], r) - mI[:, :, i] * mI[:, :, j]
+    S += eps * np.eye(G)
+    Sinv = np.linalg.inv(S)
+    A = np.empty((H, W, p.shape[2], G))
+    B = np.empty((H, W, p.shape[2]))
+    for c in range(p.shape[2]):
+        mp = box_mirror(p[:, :, c], r)
+        cov = box_mirror(I * p[:, :, c:c + 1], r) - mI * mp[:, :, None]
+        a = np.einsum("hwij,hwj->hwi", Sinv, cov)
+        b = mp - (a * mI).sum(2)
+        A[:, :, c] = box_mirror(a, r)
+        B[:, :, c] = box_mirror(b, r)
+    return A, B
+
+
+def guided_numpy(I, p, r, eps):
+    """The guided filter of p under I (He et al. 2010), float32."""
+    import numpy as np
+    A, B = guided_coefficients_numpy(I, p, r, eps)
+    I = I.astype(np.float64)
+    if I.ndim == 2:
+        I = I[:, :, None]
+    out = np.einsum("hwcg,hwg->hwc", A, I) + B
+    return out.reshape(p.shape).astype(np.float32)
+
+
+def box_downscale_numpy(img, f):
+    """H×W×C averaged over f×f blocks, edge blocks over the pixels they
+    have (guided-upsample.h's lisse_box_downscale)."""
+    import numpy as np
+    H, W = img.shape[:2]
+    h, w = -(-H // f), -(-W // f)
+    out = np.empty((h, w) + img.shape[2:])
+    for y in range(h):
+        for x in range(w):
+            out[y, x] = img[y * f:(y + 1) * f, x * f:(x + 1) * f].astype(np.float64).mean((0, 1))
+    return out
+
+
+def guided_upsample_numpy(image, small, small_result, f, r, eps):
+    """Fast guided upsampling (He & Sun 2015; guided-upsample.h): the fit
+    between small and small_result, its coefficients interpolated
+    bilinearly (align_corners off, clamped) to image's size and applied to
+    image.  H×W×C arrays; float64."""
+    import numpy as np
+    A, B = guided_coefficients_numpy(small, small_result, r, eps)
+    H, W = image.shape[:2]
+    h, w = small.shape[:2]
+
+    def taps(n_full, n_small):
+        s = np.clip((np.arange(n_full) + 0.5) / f - 0.5, 0, n_small - 1)
+        k0 = np.floor(s).astype(int)
+        return k0, np.minimum(k0 + 1, n_small - 1), s - k0
+
+    y0, y1, wy = taps(H, h)
+    x0, x1, wx = taps(W, w)
+
+    def up(P):
+        top = P[y0][:, x0] * (1 - wx[None, :, None]) + P[y0][:, x1] * wx[None, :, None]
+        bot = P[y1][:, x0] * (1 - wx[None, :, None]) + P[y1][:, x1] * wx[None, :, None]
+        return top * (1 - wy[:, None, None]) + bot * wy[:, None, None]
+
+    A_up = up(A.reshape(h, w, -1)).reshape((H, W) + A.shape[2:])
+    return np.einsum("hwcg,hwg->hwc", A_up, image.astype(np.float64)) + up(B)
+
+
+def _bgr(a):
+    """RGB(A) ↔ OpenCV's BGR(A): the colour channels reversed, alpha kept
+    last; one channel as it is."""
+    return a[..., [2, 1, 0, 3]] if a.shape[-1] == 4 else a[..., ::-1]
+
+
 def write_float_tiff(path, img):
     """An H×W×C float RGB(A) array as an uncompressed 32-bit float TIFF
     (what `lisse run --depth 32` reads and writes); returns path."""
     import cv2
     import numpy as np
-    data = np.ascontiguousarray(img[..., ::-1].astype(np.float32))
+    data = np.ascontiguousarray(_bgr(img).astype(np.float32))
     assert cv2.imwrite(path, data, [cv2.IMWRITE_TIFF_COMPRESSION, 1]), path
     return path
 
@@ -415,7 +516,7 @@ def read_float_tiff(path):
         return None
     if a.ndim == 2:
         a = a[..., None]
-    return a[..., ::-1]
+    return _bgr(a)
 
 
 class ModelFileHarness:

@@ -17,8 +17,13 @@ it, and checks:
     is not the identity;
   - global perception: a change to the bottom-right pixel changes the
     top-left one's result, in C as in the twin;
-  - the whole image whatever --tile asks; one thread against two, bit for
-    bit;
+  - one thread against two, bit for bit;
+  - above the whole-image size (`--tile N` sets it to N² pixels): the
+    network on the image averaged down, its result brought back by fast
+    guided upsampling, against a NumPy reference of both steps around the
+    twin, for colour, gray and RGBA (alpha untouched); not the whole
+    run; the same with one thread and two; NaN and ∞ give a finite result;
+    `lisse info` states the automatic size;
   - clear one-line errors, no output file, for wrong files: a missing or
     extra tensor, a wrong shape, sizes that disagree with the tensors,
     absurd or missing sizes, a multiple the block or grid sizes do not
@@ -29,10 +34,12 @@ Prints TAP (the plan comes last).
 import os
 import sys
 
-from lisse_testlib import ModelFileHarness, Tap, import_or_skip, random_mgpnet_twin
+from lisse_testlib import (ModelFileHarness, Tap, box_downscale_numpy, guided_upsample_numpy,
+                           import_or_skip, random_mgpnet_twin)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
+UPSAMPLE_RADIUS, UPSAMPLE_EPS = 2, 1e-5   # net.h LISSE_NET_UPSAMPLE_*
 SIZES = dict(widths=(4, 6, 8), in_feat=3, blocks=(2, 2, 4), grid=4, n_pairs=1, multiple=16)
 
 tap = Tap()
@@ -69,8 +76,9 @@ def main():
     bad = {k: meta.get(k) for k in want if meta.get(k) != want[k]}
     tap(not bad, "metadata: architecture and sizes", f"wrong: {bad}")
     rc, out, err = hx.run("info", model_path)
-    tap(rc == 0 and "mgpnet" in out and "global" in out,
-        "lisse info loads it as a global network", out + err)
+    # 2 GiB / (36 bytes × C1 = 4) = 14.9 MP (mgpnet.c MGPNET_BYTES_PER_PIXEL_PER_C1)
+    tap(rc == 0 and "mgpnet" in out and "global" in out and "up to 14.9 MP" in out,
+        "lisse info loads it as a global network, whole up to 14.9 MP", out + err)
 
     # ---- `lisse run` against the twin -------------------------------------
     rng = np.random.default_rng(13)
@@ -111,12 +119,49 @@ def main():
     whole, err = lisse_run(big, path("big-whole.tif"), threads=2)
     e = max_err(whole, reference(img))
     tap(e is not None and e <= TOL, f"{w}×{h} vs PyTorch: {e}", err)
-    tiled, err = lisse_run(big, path("big-tiled.tif"), "--tile", "32", threads=2)
-    tap(tiled is not None and whole is not None and np.array_equal(tiled, whole),
-        "--tile 32 runs the whole image (a global network does not tile)", err)
     one, err = lisse_run(big, path("big-t1.tif"), threads=1)
     tap(one is not None and whole is not None and np.array_equal(one, whole),
         "one thread and two give identical output", err)
+
+    # ---- above the whole-image size: reduced size, guided upsampling -------
+    # --tile 48 caps the network at 48² = 2304 pixels: the 131×90 image is
+    # averaged down 3× (44×30; 2× would leave 66×45 = 2970) and the result
+    # upsampled against it (guided-upsample.h, LISSE_NET_UPSAMPLE_*).
+    def reduced_reference(img, f, gray=False):
+        small = box_downscale_numpy(img, f)
+        net_in = np.repeat(small, 3, axis=2) if gray else small
+        small_out = reference(net_in.astype(np.float32)).astype(np.float64)
+        if gray:
+            small_out = small_out @ np.array([0.2126, 0.7152, 0.0722])[:, None]
+        return guided_upsample_numpy(img, small, small_out, f, UPSAMPLE_RADIUS, UPSAMPLE_EPS)
+
+    red, err = lisse_run(big, path("big-reduced.tif"), "--tile", "48", threads=2)
+    e = max_err(red, reduced_reference(img, 3))
+    tap(e is not None and e <= TOL,
+        f"--tile 48: 3× smaller run, guided upsampling, against NumPy and the twin: {e}", err)
+    d = max_err(red, whole)
+    tap(d is not None and d > 1e-3, f"… which is not the whole-image run (max diff {d})")
+    red1, err = lisse_run(big, path("big-reduced-t1.tif"), "--tile", "48", threads=1)
+    tap(red1 is not None and red is not None and np.array_equal(red1, red),
+        "reduced: one thread and two give identical output", err)
+    # 61×70 in 40² = 1600 pixels: 2× gives 31×35 = 1085
+    gray_img = rng.random((70, 61, 1)).astype(np.float32)
+    g, err = lisse_run(hx.write_tiff("gray.tif", gray_img), path("gray-out.tif"), "--tile", "40")
+    e = max_err(g, reduced_reference(gray_img, 2, True))
+    tap(e is not None and e <= TOL and g.shape[2] == 1,
+        f"reduced gray: the network's luma upsampled against the gray ({e})", err)
+    rgba = rng.random((70, 61, 4)).astype(np.float32)
+    ra, err = lisse_run(hx.write_tiff("rgba.tif", rgba), path("rgba-out.tif"), "--tile", "40")
+    e = max_err(ra[..., :3] if ra is not None else None, reduced_reference(rgba[..., :3], 2))
+    tap(e is not None and e <= TOL and ra.shape[2] == 4
+        and np.array_equal(ra[..., 3], rgba[..., 3]),
+        f"reduced RGBA: colour as without alpha ({e}), alpha untouched", err)
+    nan_img = img.copy()
+    nan_img[5, 7] = np.nan
+    nan_img[40, 100, 1] = np.inf
+    got, err = lisse_run(hx.write_tiff("nan.tif", nan_img), path("nan-out.tif"), "--tile", "48")
+    tap(got is not None and np.isfinite(got).all(),
+        "reduced: NaN and ∞ in the input give a finite result everywhere", err)
 
     # ---- wrong files -----------------------------------------------------------
     small = hx.write_tiff("small.tif", rng.random((6, 8, 3)).astype(np.float32))

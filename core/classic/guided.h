@@ -5,7 +5,7 @@
  * that apply it elsewhere than where it was fitted: fast guided upsampling
  * (He & Sun, "Fast Guided Filter", 2015) fits the model between a
  * downscaled image and a result computed from it, then applies the
- * upsampled coefficients to the full-size image (core/effects/draft.c). */
+ * upsampled coefficients to the full-size image (guided-upsample.h). */
 #pragma once
 
 #include "progress.h"

@@ -387,7 +387,8 @@ cmd_run (int argc, char **argv)
       "Filter IN under the guidance of this image, of IN's size (joint filtering; fang19 "
       "models)", "FILE" },
     { "tile", 't', 0, G_OPTION_ARG_INT, &o.tile,
-      "Tile edge in pixels (0: automatic; global networks always run whole)", "N" },
+      "Tile edge in pixels (0: automatic; a global network runs whole up to N×N pixels, "
+      "larger images at reduced size)", "N" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },
     { "depth", 'd', 0, G_OPTION_ARG_INT, &o.depth,
       "Output bits per channel: 8, 16 or 32 (float, TIFF only)", "N" },
@@ -897,7 +898,11 @@ cmd_info (int argc, char **argv)
       g_autoptr (LisseNet) net = lisse_net_open (model->path, &load_error);
       if (net)
         {
-          if (net->receptive_radius == LISSE_NET_GLOBAL)
+          if (net->receptive_radius == LISSE_NET_GLOBAL && net->whole_max_pixels > 0)
+            printf ("receptive field: global (runs on the whole image up to %.1f MP; larger "
+                    "images at reduced size, guided upsampling)\n",
+                    net->whole_max_pixels / 1e6);
+          else if (net->receptive_radius == LISSE_NET_GLOBAL)
             printf ("receptive field: global (runs on the whole image)\n");
           else
             printf ("receptive radius: %d px\n", net->receptive_radius);

@@ -139,11 +139,6 @@ LisseTensor *lisse_draft_run          (const LisseTensor     *image,
                                        const LisseProgress   *progress,
                                        GError               **error);
 
-/* @t averaged over f×f blocks (a block cut by the right or bottom edge
- * averages the pixels it has): 1×C×ceil(h/f)×ceil(w/f), as drafts shrink
- * (draft.c). */
-LisseTensor *lisse_draft_downscale    (const LisseTensor *t, int f, GError **error);
-
 /* The whole effect run small and upsampled through lisse_draft_run() with
  * the fit @radius, @eps (radius < 0: plain bilinear upsampling of the small
  * result, the bench's baseline), clamped.  lisse_effect_run_draft() runs it

@@ -29,6 +29,7 @@
 #include "pencil-tone.h"
 #include "lisse-error.h"
 #include "effects-all.h"
+#include "guided-upsample.h"
 
 #include "ops-basic.h"
 #include "threads.h"
@@ -162,8 +163,8 @@ draft_tone (float *y, float *tex, int w, int h, int f, float *tone, GError **err
 {
   g_autoptr (LisseTensor) y_view = lisse_tensor_new_view (y, 1, 1, h, w);
   g_autoptr (LisseTensor) tex_view = lisse_tensor_new_view (tex, 1, 1, h, w);
-  g_autoptr (LisseTensor) y_small = lisse_draft_downscale (y_view, f, error);
-  g_autoptr (LisseTensor) tex_small = y_small ? lisse_draft_downscale (tex_view, f, error) : NULL;
+  g_autoptr (LisseTensor) y_small = lisse_box_downscale (y_view, f, error);
+  g_autoptr (LisseTensor) tex_small = y_small ? lisse_box_downscale (tex_view, f, error) : NULL;
   if (!tex_small)
     return FALSE;
   const int lw = y_small->w, lh = y_small->h;

@@ -112,6 +112,15 @@
 #define MGPNET_LRELU_SLOPE  0.2f
 
 /* Indices into Mgpnet.t of a layer's weight and bias (LayerNorm: γ, β). */
+/* Peak memory of a whole-image run (input and result included), in bytes
+ * a pixel for each channel of C1: every level's activations grow with the
+ * widths, which the configs scale together.  36 × 16 = 576 bytes a pixel
+ * at C1 = 16, above the 540 MiB a megapixel measured by
+ * tools/bench/network-12mp (docs/performance.md), so the whole-image size
+ * (LisseNet.whole_max_pixels: 3.7 MP at C1 = 16) stays within
+ * LISSE_NET_WHOLE_BYTES. */
+#define MGPNET_BYTES_PER_PIXEL_PER_C1 36.0
+
 typedef struct
 {
   int w, b;
@@ -350,6 +359,8 @@ mgpnet_load (LisseSafetensors *st, GError **error)
   p->grid = grid;
   p->n_pairs = n_pairs;
   p->multiple = multiple;
+  p->base.whole_max_pixels = (long) (LISSE_NET_WHOLE_BYTES
+                                     / (MGPNET_BYTES_PER_PIXEL_PER_C1 * width[0]));
 
   {
     SpecList l = { g_array_new (FALSE, FALSE, sizeof (LisseTensorSpec)),

@@ -4,6 +4,7 @@
 #include "buffer-pool.h"
 #include "nets-all.h"
 #include "finite.h"
+#include "guided-upsample.h"
 #include "lisse-error.h"
 #include "model.h"
 #include "tiling.h"
@@ -316,6 +317,16 @@ lisse_net_tile_size (const LisseNet *net, int tile_size, int width, int height)
   return tile_size;
 }
 
+long
+lisse_net_whole_max_pixels (const LisseNet *net, int tile_size)
+{
+  if (net->receptive_radius != LISSE_NET_GLOBAL)
+    return 0;
+  if (tile_size > 0)
+    return (long) tile_size * tile_size;
+  return net->whole_max_pixels;
+}
+
 /* ---- running over images ----------------------------------------------- */
 
 typedef struct
@@ -324,6 +335,7 @@ typedef struct
   const LisseParams *params;
   int                channels;      /* image channels, 1 … 4 */
   int                map_channels;  /* appended to the tiler's input */
+  long               max_pixels;    /* global networks: lisse_net_whole_max_pixels() */
 } RunContext;
 
 /* Rec. 709 luma weights on R'G'B' (see net.h). */
@@ -331,11 +343,17 @@ typedef struct
 #define LUMA_G 0.7152f
 #define LUMA_B 0.0722f
 
+static gboolean net_tile_reduced (const LisseTensor *in, LisseTensor *out,
+                                  const LisseTileInfo *info, const RunContext *ctx,
+                                  GError **error);
+
 static gboolean
 net_tile (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
           gpointer data, GError **error)
 {
   const RunContext *ctx = data;
+  if (ctx->max_pixels > 0 && (double) in->w * in->h > (double) ctx->max_pixels)
+    return net_tile_reduced (in, out, info, ctx, error);
   const int h = in->h, w = in->w, c = ctx->channels;
   const size_t plane = (size_t) h * w;
   const gboolean gray = c <= 2;
@@ -390,6 +408,45 @@ net_tile (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
             plane * sizeof (float));
   lisse_tensor_free (y);
   return TRUE;
+}
+
+/* A global network on an image above its whole-image size (net.h): the
+ * network runs on the image averaged down by the smallest factor f that
+ * fits, and its result comes back by fast guided upsampling against the
+ * full-size image.  The guide is the image as the network would see it
+ * (non-finite colour values replaced), so no NaN reaches the fit. */
+static gboolean
+net_tile_reduced (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
+                  const RunContext *ctx, GError **error)
+{
+  const int c = ctx->channels, n_color = c <= 2 ? 1 : 3;
+  const int f = lisse_guided_upsample_factor (in->w, in->h, ctx->max_pixels);
+  LisseTensor *finite_owned = NULL;
+  const LisseTensor *src = lisse_finite_tensor (in, n_color, &finite_owned, error);
+  if (!src)
+    return FALSE;
+  /* The map channels (after the image's) shrink with it. */
+  LisseTensor *small = lisse_box_downscale (src, f, error);
+  LisseTensor *small_out = small ? lisse_tensor_try_new (1, c, small->h, small->w, error)
+                                 : NULL;
+  LisseTensor *up = NULL;
+  gboolean ok = FALSE;
+  if (small_out && net_tile (small, small_out, info, (gpointer) ctx, error))
+    {
+      LisseTensor image = { 1, c, in->h, in->w, src->data, FALSE };
+      up = lisse_guided_upsample (&image, n_color, small, small_out, f,
+                                  LISSE_NET_UPSAMPLE_RADIUS, LISSE_NET_UPSAMPLE_EPS, error);
+    }
+  if (up)
+    {
+      memcpy (out->data, up->data, (size_t) c * in->h * in->w * sizeof (float));
+      ok = TRUE;
+    }
+  lisse_tensor_free (up);
+  lisse_tensor_free (small_out);
+  lisse_tensor_free (small);
+  lisse_tensor_free (finite_owned);
+  return ok;
 }
 
 static gboolean
@@ -470,7 +527,9 @@ lisse_net_run_stream (const LisseNet *net, int width, int height, int channels,
       lisse_net_params_init (net, &defaults);
       params = &defaults;
     }
-  StreamContext sc = { { net, params, channels, map_channels }, read, write, user_data };
+  StreamContext sc = { { net, params, channels, map_channels,
+                         lisse_net_whole_max_pixels (net, tile_size) },
+                       read, write, user_data };
   LisseTileSpec spec = tile_spec (net, tile_size, width, height, channels, progress);
   gboolean ok = lisse_tiled_run_stream (width, height, channels + map_channels, &spec,
                                         stream_read, stream_tile, stream_write, &sc, error);
@@ -537,7 +596,7 @@ lisse_net_run_map (const LisseNet *net, const LisseTensor *image,
     {
       /* The plain case goes through lisse_tiled_run(), which hands a single
        * tile the caller's tensors without copying them. */
-      RunContext ctx = { net, params, image->c, 0 };
+      RunContext ctx = { net, params, image->c, 0, lisse_net_whole_max_pixels (net, tile_size) };
       LisseTileSpec spec = tile_spec (net, tile_size, image->w, image->h, image->c, progress);
       LisseTensor *out = lisse_tiled_run (image, &spec, net_tile, &ctx, error);
       lisse_buffer_pool_trim ();   /* nothing held between runs (buffer-pool.h) */

@@ -30,8 +30,14 @@
  *     tile is processed with a halo of the network's receptive radius and
  *     aligned to its sampling grid, so the tiled result equals the
  *     whole-image result (up to float summation order).  Networks with a
- *     global receptive field (LISSE_NET_GLOBAL) always run on the whole
- *     image: tiling would change what they compute.
+ *     global receptive field (LISSE_NET_GLOBAL) run on the whole image:
+ *     tiling would change what they compute.  Their memory grows with the
+ *     image, so above a size (lisse_net_whole_max_pixels(): what fits
+ *     LISSE_NET_WHOLE_BYTES) they run on the image averaged down by the
+ *     smallest integer factor that fits, and the result comes back to full
+ *     size by fast guided upsampling against the full-size image
+ *     (guided-upsample.h).  The size depends only on the model file, never
+ *     on the machine, so a result is the same everywhere.
  */
 #pragma once
 
@@ -51,6 +57,14 @@ G_BEGIN_DECLS
 /* LisseNetInfo.receptive_radius for architectures whose radius depends on
  * the model file (depth, dilations): load() sets net->receptive_radius. */
 #define LISSE_NET_RADIUS_FROM_MODEL (-2)
+/* The memory a global network's whole-image run may take: 2 GiB, what a
+ * GIMP user's machine spares for a filter (load() turns it into
+ * LisseNet.whole_max_pixels). */
+#define LISSE_NET_WHOLE_BYTES       (G_GINT64_CONSTANT (2) << 30)
+/* The guided fit of that upsampling at the small size: radius and ε in
+ * squared [0,1] units (tools/bench/global-strategy, docs/performance.md). */
+#define LISSE_NET_UPSAMPLE_RADIUS   2
+#define LISSE_NET_UPSAMPLE_EPS      1e-5
 /* Core tile edge used by lisse_net_run() when asked for tile_size 0 and the
  * network is local: large enough that the halo costs little, small enough
  * that a wide network's activations for one tile stay within a few hundred
@@ -138,6 +152,10 @@ struct _LisseNet
    * steps, measured by tools/bench/bf16-gate — is at most 1, unless
    * $LISSE_BF16 says "off" (never) or "force" (always: for measuring). */
   gboolean              bf16;
+  /* Global networks: the most pixels an image may have to run whole, set
+   * by load() from the model's widths so that the run stays within
+   * LISSE_NET_WHOLE_BYTES; 0: no limit (local networks, which tile). */
+  long                  whole_max_pixels;
 };
 
 /* NULL-terminated list of every architecture, in a stable order. */
@@ -181,6 +199,12 @@ LisseTensor *lisse_net_forward     (const LisseNet      *net,
  * asked.  A tile size at least as large as the image also gives 0. */
 int       lisse_net_tile_size      (const LisseNet *net, int tile_size,
                                     int width, int height);
+
+/* For a global network, the most pixels an image may have to run whole
+ * when asked for @tile_size: tile_size² when > 0 (a smaller working size
+ * than the automatic one: `lisse run --tile N`), else
+ * net->whole_max_pixels; 0 (no limit) for local networks. */
+long      lisse_net_whole_max_pixels (const LisseNet *net, int tile_size);
 
 /* Runs the network over @image (1×C×H×W, C = 1 gray, 2 gray+alpha, 3 RGB,
  * 4 RGBA; see the top of this file) and returns a new tensor of the same
