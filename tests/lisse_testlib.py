@@ -347,6 +347,18 @@ def random_mgpnet_twin(seed, widths=(4, 6, 8), in_feat=3, blocks=(2, 2, 4), grid
     return model.eval()
 
 
+def tiny_mgpnet_model(path, seed, **sizes):
+    """Writes a small random-weight mgpnet file (random_mgpnet_twin,
+    exported by lisse_train.mgpnet_export, the contract core/nets/mgpnet.c
+    reads) to path: what the effect tests run as mgpnet-texture, so that
+    they run the learned method's code whatever model ships.  Needs
+    PyTorch."""
+    model = random_mgpnet_twin(seed, **sizes)   # puts training/ on sys.path
+    from lisse_train import mgpnet_export
+    mgpnet_export.export_mgpnet(model, path, {"name": "test-random"})
+    return path
+
+
 def random_fang19_twin(seed, width=8, n_layers=2, offset_bound=3.0, dilations=(1, 2),
                        lambda_ref=0.01):
     """A Fang 2019 twin (training/lisse_train/fang19_model.py) with random
@@ -454,15 +466,14 @@ def guided_numpy(I, p, r, eps):
 
 def box_downscale_numpy(img, f):
     """H×W×C averaged over f×f blocks, edge blocks over the pixels they
-    have (guided-upsample.h's lisse_box_downscale)."""
+    have (guided-upsample.h's lisse_box_downscale); float64."""
     import numpy as np
     H, W = img.shape[:2]
     h, w = -(-H // f), -(-W // f)
-    out = np.empty((h, w) + img.shape[2:])
-    for y in range(h):
-        for x in range(w):
-            out[y, x] = img[y * f:(y + 1) * f, x * f:(x + 1) * f].astype(np.float64).mean((0, 1))
-    return out
+    p = np.full((h * f, w * f) + img.shape[2:], np.nan)
+    p[:H, :W] = img
+    blocks = p.reshape((h, f, w, f) + img.shape[2:])
+    return np.nanmean(blocks, axis=(1, 3))
 
 
 def guided_upsample_numpy(image, small, small_result, f, r, eps):

@@ -10,15 +10,16 @@ Writes its own images (OpenCV) and tiny random-weight fan18 models
   - each effect on a PNG: size, channels and bit depth kept, alpha bit-exact;
   - the effects agree with the commands they are built from: smooth with
     `lisse run`, remove-texture and joint-filter with `lisse filter` under
-    the documented parameter mapping, remove-texture's csgis method (a tiny
-    random-weight csgis-texture model, made with PyTorch and
-    lisse_train.csgis_export) with `lisse run` of that model under the
-    strength mapping (one partial pass, one full pass, 2.5 passes),
+    the documented parameter mapping, remove-texture's learned methods
+    csgis and mgpnet (tiny random-weight csgis-texture and mgpnet-texture
+    models, made with PyTorch and lisse_train's exporters) with `lisse run`
+    of that model under the strength mapping (one partial pass, one full
+    pass, 2.5 passes),
     content-aware with an all-black mask with smooth at λ-background;
   - pencil-sketch (graphite) gives R=G=B; one thread equals two;
   - errors (missing guide, bad choice, unknown effect, bad --set, missing
-    model — fan18-smooth, csgis-texture —, a csgis-texture of another
-    architecture, mask of the wrong size): non-zero exit, one "lisse: …"
+    model — fan18-smooth, csgis-texture, mgpnet-texture —, a csgis-texture
+    or mgpnet-texture of another architecture, mask of the wrong size): non-zero exit, one "lisse: …"
     line on stderr, no output file left behind.
 Prints TAP (the plan comes last).
 """
@@ -115,15 +116,20 @@ def same(a, b):
 
 fan18_model("fan18-smooth", 1)
 fan18_model("fan18-detail", 2)
-# CSGIS-Net: no trained model ships yet, so a small random one made here.
-try:
-    lisse_testlib.tiny_csgis_model(os.path.join(MODELS, "csgis-texture.safetensors"), 3)
-    CSGIS = None
-except ImportError as e:
-    CSGIS = f"missing Python module for the csgis model: {e.name}"
-WRONG = os.path.join(TMP, "wrong-models")       # a fan18 file named csgis-texture
+# Remove Texture's learned methods: small random models made here (fast, and
+# the same whatever is trained and shipped).  method → (model, maker, seed)
+LEARNED = {"csgis": ("csgis-texture", lisse_testlib.tiny_csgis_model, 3),
+           "mgpnet": ("mgpnet-texture", lisse_testlib.tiny_mgpnet_model, 6)}
+LEARNED_SKIP = {}
+for method, (model, make, seed) in LEARNED.items():
+    try:
+        make(os.path.join(MODELS, model + ".safetensors"), seed)
+    except ImportError as e:
+        LEARNED_SKIP[method] = f"missing Python module for the {method} model: {e.name}"
+WRONG = os.path.join(TMP, "wrong-models")       # fan18 files named like the learned models
 os.makedirs(WRONG)
-lisse_testlib.tiny_fan18_model(os.path.join(WRONG, "csgis-texture.safetensors"), 4)
+for model, _, _ in LEARNED.values():
+    lisse_testlib.tiny_fan18_model(os.path.join(WRONG, model + ".safetensors"), 4)
 H, W = 40, 56
 rgba = write_png("rgba.png", scene(H, W, 4))
 rgb = write_png("rgb.png", scene(H, W, 3))
@@ -136,6 +142,7 @@ src = read(rgba)
 rc, so, se = lisse("effect", "--list")
 tap(rc == 0 and all(n in so for n in EFFECTS) and "lambda-f" in so and "--choice (method)" in so
     and "rolling-guidance" in so and "csgis              CSGIS-Net (learned)" in so
+    and "mgpnet             MGPNet (learned)" in so
     and "rtv                RTV (classical filter) (default)" in so
     and "λf in [0.1, 10], default 1" in so,
     "effect --list names every effect, parameters and choices", so + se)
@@ -188,49 +195,51 @@ def write_float(name, rgb):
     return path(name)
 
 
-def csgis_mapping(src_png, strength):
-    """remove-texture's csgis method from `lisse run` (docs/effects.md):
-    n = ceil(s) passes, the last blended by t = s - (n - 1), clamped after
-    each pass; float64 from the runs' float32 outputs."""
+def learned_mapping(model, src_png, strength):
+    """remove-texture's learned method running model, from `lisse run`
+    (docs/effects.md): n = ceil(s) passes, the last blended by
+    t = s - (n - 1), clamped after each pass; float64 from the runs'
+    float32 outputs."""
     n = int(np.ceil(strength))
     t = strength - (n - 1)
     x, inp = read(src_png).astype(np.float64) / 255.0, src_png
     for k in range(n):
-        out = path(f"csgis-pass{k}.tif")
-        rc, _, se = fresh("run", "--model", "csgis-texture", "--depth", "32", inp, out)
+        out = path(f"{model}-pass{k}.tif")
+        rc, _, se = fresh("run", "--model", model, "--depth", "32", inp, out)
         y = read_float(out) if rc == 0 else None
         if y is None:
             return None, se
         if k == n - 1:
             y = x + t * (y - x)
         x = np.clip(y, 0.0, 1.0)
-        inp = write_float(f"csgis-x{k}.tif", x.astype(np.float32))
+        inp = write_float(f"{model}-x{k}.tif", x.astype(np.float32))
         x = read_float(inp)
     return x, ""
 
 
-if CSGIS:
-    tap.skip(CSGIS)
-else:
+for method, (model, _, _) in LEARNED.items():
+    if method in LEARNED_SKIP:
+        tap.skip(LEARNED_SKIP[method])
+        continue
     for strength in (0.6, 1.0, 2.5):
-        ref, err = csgis_mapping(rgb, strength)
-        rc, _, se = fresh("effect", "remove-texture", "--set", "method=csgis", "--set",
-                          f"strength={strength}", "--depth", "32", rgb, path("csgis.tif"))
-        got = read_float(path("csgis.tif")) if rc == 0 else None
+        ref, err = learned_mapping(model, rgb, strength)
+        rc, _, se = fresh("effect", "remove-texture", "--set", f"method={method}", "--set",
+                          f"strength={strength}", "--depth", "32", rgb, path(f"{method}.tif"))
+        got = read_float(path(f"{method}.tif")) if rc == 0 else None
         d = float(np.abs(got - ref).max()) if got is not None and ref is not None \
             and got.shape == ref.shape else None
         tap(d is not None and d <= 1e-5,
-            f"remove-texture (csgis, strength {strength}) equals lisse run under the mapping "
+            f"remove-texture ({method}, strength {strength}) equals lisse run under the mapping "
             f"(max |Δ| {d})", err + se)
-    # --set method=csgis and --choice csgis are one thing; the network changes
-    # the image, alpha stays.
-    fresh("effect", "remove-texture", "--choice", "csgis", "--set", "texture-scale=9", rgba, a)
-    fresh("effect", "remove-texture", "--set", "method=csgis", rgba, b)
+    # --set method=M and --choice M are one thing; the network changes the
+    # image, alpha stays.
+    fresh("effect", "remove-texture", "--choice", method, "--set", "texture-scale=9", rgba, a)
+    fresh("effect", "remove-texture", "--set", f"method={method}", rgba, b)
     img = read(a)
     tap(same(img, read(b)) and np.array_equal(img[..., 3], src[..., 3])
         and np.abs(img[..., :3].astype(int) - src[..., :3].astype(int)).mean() > 0.5,
-        "remove-texture csgis: --choice equals --set method=, ignores texture-scale, changes "
-        "the image, keeps alpha")
+        f"remove-texture {method}: --choice equals --set method=, ignores texture-scale, "
+        "changes the image, keeps alpha")
 
 fresh("effect", "joint-filter", "--choice", "joint-bilateral", "--aux", guide,
       "--set", "radius=3", "--set", "range=0.2", rgb, a)
@@ -269,11 +278,13 @@ expect_failure("bad --set", ["effect", "smooth", "--set", "lambda-f=99", rgb, ou
 expect_failure("unknown parameter", ["effect", "smooth", "--set", "gain=2", rgb, out], out)
 expect_failure("missing model", ["effect", "smooth", rgb, out], out, models=EMPTY,
                stderr_has="fan18-smooth")
-expect_failure("missing csgis model", ["effect", "remove-texture", "--set", "method=csgis", rgb, out],
-               out, models=EMPTY, stderr_has="csgis-texture")
-expect_failure("csgis-texture of another architecture",
-               ["effect", "remove-texture", "--choice", "csgis", rgb, out], out, models=WRONG,
-               stderr_has="architecture 'fan18'")
+for method, (model, _, _) in LEARNED.items():
+    expect_failure(f"missing {method} model",
+                   ["effect", "remove-texture", "--set", f"method={method}", rgb, out],
+                   out, models=EMPTY, stderr_has=model)
+    expect_failure(f"{model} of another architecture",
+                   ["effect", "remove-texture", "--choice", method, rgb, out], out, models=WRONG,
+                   stderr_has="architecture 'fan18'")
 expect_failure("method given twice, differently",
                ["effect", "remove-texture", "--choice", "rtv", "--set", "method=csgis", rgb, out],
                out, stderr_has="method")

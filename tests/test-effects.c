@@ -8,7 +8,7 @@
  * removal and saliency must do on synthetic images, thread-count
  * independence, and the network cache (reload on change, errors).
  *
- * The networks are tiny random-weight fan18, csgis and fang19 models this
+ * The networks are tiny random-weight fan18, csgis, mgpnet and fang19 models this
  * test writes itself (width 4), so it checks the effects' arithmetic without
  * depending on trained weights; LISSE_MODEL_PATH is pointed at them. */
 #include "effect.h"
@@ -23,6 +23,7 @@
 #include <glib/gstdio.h>
 #include <utime.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #define W 48
@@ -31,7 +32,7 @@
 static char *model_dir;
 
 /* ---------------------------------------------------------------------- */
-/* Tiny fan18, csgis and fang19 model files                                         */
+/* Tiny fan18, csgis, mgpnet and fang19 model files                        */
 
 typedef struct
 {
@@ -142,6 +143,108 @@ fang19_decls (void)
   return a;
 }
 
+/* mgpnet's layers (core/nets/mgpnet.c's model file contract) at widths
+ * 4/4/4, in_feat 2, windows and grid 2, one [GPB, RCAB] pair a stage,
+ * padding to a multiple of 8: every kind of layer, the smallest sizes. */
+#define MGPNET_TEST_METADATA "\"width1\":\"4\",\"width2\":\"4\",\"width3\":\"4\"," \
+  "\"in_feat\":\"2\",\"block1\":\"2\",\"block2\":\"2\",\"block3\":\"2\",\"grid\":\"2\"," \
+  "\"n_pairs\":\"1\",\"multiple\":\"8\""
+static void
+decl_add (GArray *a, int rank, int s0, int s1, int s2, int s3, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *name = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  TensorDecl d = { g_intern_string (name), rank, { s0, s1, s2, s3 } };
+  g_array_append_val (a, d);
+}
+
+static void
+conv_decls (GArray *a, const char *name, int cout, int cin, int k)
+{
+  decl_add (a, 4, cout, cin, k, k, "%s.weight", name);
+  decl_add (a, 1, cout, 0, 0, 0, "%s.bias", name);
+}
+
+static void
+layernorm_decls (GArray *a, const char *name, int c)
+{
+  decl_add (a, 1, c, 0, 0, 0, "%s.weight", name);
+  decl_add (a, 1, c, 0, 0, 0, "%s.bias", name);
+}
+
+static void
+gmlp_decls (GArray *a, const char *q, int c, int s)
+{
+  g_autofree char *norm = g_strdup_printf ("%s.norm", q);
+  g_autofree char *fc_in = g_strdup_printf ("%s.fc_in", q);
+  g_autofree char *gate = g_strdup_printf ("%s.gate_norm", q);
+  g_autofree char *fc_out = g_strdup_printf ("%s.fc_out", q);
+  layernorm_decls (a, norm, c);
+  conv_decls (a, fc_in, 2 * c, c, 1);
+  layernorm_decls (a, gate, c);
+  decl_add (a, 2, s * s, s * s, 0, 0, "%s.spatial.weight", q);
+  decl_add (a, 1, s * s, 0, 0, 0, "%s.spatial.bias", q);
+  conv_decls (a, fc_out, c, c, 1);
+}
+
+/* Stage P (Cin, C, b) with one [GPB, RCAB] pair, grid 2. */
+static void
+mgpnet_stage_decls (GArray *a, const char *p, int cin, int c, int b)
+{
+  char name[64];
+  g_snprintf (name, sizeof name, "%s.proj", p);
+  conv_decls (a, name, c, cin, 1);
+  g_snprintf (name, sizeof name, "%s.layers.0.norm", p);
+  layernorm_decls (a, name, c);
+  g_snprintf (name, sizeof name, "%s.layers.0.fc_in", p);
+  conv_decls (a, name, 2 * c, c, 1);
+  g_snprintf (name, sizeof name, "%s.layers.0.grid_branch", p);
+  gmlp_decls (a, name, c, 2);
+  g_snprintf (name, sizeof name, "%s.layers.0.block_branch", p);
+  gmlp_decls (a, name, c, b);
+  g_snprintf (name, sizeof name, "%s.layers.0.fc_out", p);
+  conv_decls (a, name, c, 2 * c, 1);
+  g_snprintf (name, sizeof name, "%s.layers.1.norm", p);
+  layernorm_decls (a, name, c);
+  g_snprintf (name, sizeof name, "%s.layers.1.conv1", p);
+  conv_decls (a, name, c, c, 3);
+  g_snprintf (name, sizeof name, "%s.layers.1.conv2", p);
+  conv_decls (a, name, c, c, 3);
+  g_snprintf (name, sizeof name, "%s.layers.1.fc1", p);
+  conv_decls (a, name, MAX (1, c / 4), c, 1);
+  g_snprintf (name, sizeof name, "%s.layers.1.fc2", p);
+  conv_decls (a, name, c, MAX (1, c / 4), 1);
+}
+
+static GArray *
+mgpnet_decls (void)
+{
+  const int c = 4, f = 2, b = 2;
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (TensorDecl));
+  mgpnet_stage_decls (a, "eb1", 3, c, b);
+  conv_decls (a, "in2", f, 3, 3);
+  conv_decls (a, "down1", c, c, 2);
+  mgpnet_stage_decls (a, "eb2", f + c, c, b);
+  conv_decls (a, "in3", f, 3, 3);
+  conv_decls (a, "down2", c, c, 2);
+  mgpnet_stage_decls (a, "eb3", f + c, c, b);
+  conv_decls (a, "fuse1_a", c, 3 * c, 1);
+  conv_decls (a, "fuse1_b", c, c, 3);
+  conv_decls (a, "fuse2_a", c, 3 * c, 1);
+  conv_decls (a, "fuse2_b", c, c, 3);
+  mgpnet_stage_decls (a, "db3", c, c, b);
+  conv_decls (a, "up3", c, c, 2);   /* [Cin, Cout, k, k], bias [Cout]: all 4 here */
+  mgpnet_stage_decls (a, "db2", 2 * c, c, b);
+  conv_decls (a, "up2", c, c, 2);
+  mgpnet_stage_decls (a, "db1", 2 * c, c, b);
+  conv_decls (a, "out1", 3, c, 3);
+  conv_decls (a, "out2", 3, c, 3);
+  conv_decls (a, "out3", 3, c, 3);
+  return a;
+}
+
 static size_t
 decl_numel (const TensorDecl *d)
 {
@@ -227,6 +330,14 @@ write_csgis (const char *path, guint32 seed)
 {
   g_autoptr (GArray) decls = csgis_decls (4);
   write_model (path, seed, "csgis", CSGIS_TEST_METADATA, decls);
+}
+
+/* The mgpnet-texture Remove Texture's mgpnet method runs. */
+static void
+write_mgpnet (const char *path, guint32 seed)
+{
+  g_autoptr (GArray) decls = mgpnet_decls ();
+  write_model (path, seed, "mgpnet", MGPNET_TEST_METADATA, decls);
 }
 
 /* The fang19-rtv of Fast Filter and Joint Filter's learned method, or
@@ -446,12 +557,14 @@ test_registry (void)
   g_assert_false (lisse_effect_find ("content-aware")->aux_required);
   g_assert_true (lisse_effect_find ("joint-filter")->aux == LISSE_EFFECT_AUX_GUIDE);
   g_assert_true (lisse_effect_find ("joint-filter")->aux_required);
-  /* The classical methods the effects name exist as filters (csgis, Remove
-   * Texture's learned method, and Joint Filter's learned-* are networks). */
+  /* The classical methods the effects name exist as filters (csgis and
+   * mgpnet, Remove Texture's learned methods, and Joint Filter's learned-*
+   * are networks). */
   const LisseEffectInfo *const classic[] = { &lisse_effect_remove_texture, &lisse_effect_joint_filter };
   for (guint k = 0; k < G_N_ELEMENTS (classic); k++)
     for (int i = 0; classic[k]->choice.values[i].nick; i++)
       if (!g_str_equal (classic[k]->choice.values[i].nick, "csgis")
+          && !g_str_equal (classic[k]->choice.values[i].nick, "mgpnet")
           && !g_str_has_prefix (classic[k]->choice.values[i].nick, "learned-"))
         g_assert_nonnull (lisse_filter_find (classic[k]->choice.values[i].nick));
   g_assert_cmpint (lisse_effect_choice_index (&lisse_effect_remove_texture, "csgis"), >=, 0);
@@ -625,8 +738,8 @@ test_remove_texture (void)
   for (int k = 0; lisse_effect_remove_texture.choice.values[k].nick; k++)
     {
       const char *method = lisse_effect_remove_texture.choice.values[k].nick;
-      if (g_str_equal (method, "csgis"))
-        continue;   /* random weights here: what it removes needs a trained model */
+      if (g_str_equal (method, "csgis") || g_str_equal (method, "mgpnet"))
+        continue;   /* random weights here: what they remove needs a trained model */
       g_autoptr (LisseTensor) out = run_effect (&lisse_effect_remove_texture, image, NULL, method, 1.0, NULL);
       const float *o = lisse_tensor_channel (out, 0, 0);
       const double vl = variance (o, w, 4, 26, 4, 28), vr = variance (o, w, 38, 60, 4, 28);
@@ -1235,6 +1348,31 @@ test_progress_and_cancel (void)
     }
 }
 
+/* A global network's tiling (net.h): whole up to its whole-image size,
+ * which its model's widths set; above it the largest core tile whose crop,
+ * with the context on both sides, stays within that size; a tile size
+ * asked for is used as it is. */
+static void
+test_global_tiles (void)
+{
+  GError *error = NULL;
+  g_autoptr (LisseNet) net = lisse_net_open ("mgpnet-texture", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (net->receptive_radius, ==, LISSE_NET_GLOBAL);
+  /* 2 GiB / (40 bytes a pixel × C1 = 4): mgpnet.c's MGPNET_BYTES_PER_PIXEL_PER_C1 */
+  const long max = lisse_net_whole_max_pixels (net);
+  g_assert_cmpint (max, ==, (long) ((G_GINT64_CONSTANT (2) << 30) / (40.0 * 4)));
+  g_assert_cmpint (lisse_net_tile_size (net, 0, 3000, 3000), ==, 0);
+  g_assert_cmpint (lisse_net_tile_size (net, 0, 100000, 10), ==, 0);   /* 1 MP */
+  const int tile = lisse_net_tile_size (net, 0, 4000, 4000);
+  const int crop = tile + 2 * LISSE_NET_GLOBAL_CONTEXT;
+  g_assert_cmpint (tile, >, 0);
+  g_assert_cmpfloat ((double) crop * crop, <=, (double) max);
+  g_assert_cmpfloat ((double) (crop + 1) * (crop + 1), >, (double) max);
+  g_assert_cmpint (lisse_net_tile_size (net, 300, 4000, 4000), ==, 300);
+  g_assert_cmpint (lisse_net_tile_size (net, 300, 200, 300), ==, 0);
+}
+
 /* Every effect and choice at 1 and 2 threads: bit for bit the same. */
 static void
 test_threads (void)
@@ -1400,6 +1538,8 @@ main (int argc, char **argv)
   write_fan18 (smooth_path, 1, "fan18", FALSE);
   write_fan18 (detail_path, 2, "fan18", FALSE);
   write_csgis (csgis_path, 3);
+  g_autofree char *mgpnet_path = g_build_filename (model_dir, "mgpnet-texture.safetensors", NULL);
+  write_mgpnet (mgpnet_path, 6);
   g_autofree char *wls_path = g_build_filename (model_dir, "fang19-wls.safetensors", NULL);
   write_fang19 (fang19_path, 4, FALSE);
   write_fang19 (wls_path, 5, TRUE);
@@ -1418,6 +1558,7 @@ main (int argc, char **argv)
   g_test_add_func ("/effects/joint-filter/colorize", test_colorize);
   g_test_add_func ("/effects/abstraction-and-pencil", test_abstraction_and_pencil);
   g_test_add_func ("/effects/draft", test_draft);
+  g_test_add_func ("/effects/global-network-tiles", test_global_tiles);
   g_test_add_func ("/effects/argument-errors", test_argument_errors);
   g_test_add_func ("/effects/progress-and-cancel", test_progress_and_cancel);
   g_test_add_func ("/effects/threads", test_threads);

@@ -7,9 +7,10 @@ Usage: test-gegl-effect-ops.py PATH/TO/lisse PATH/TO/lisse-gegl.so GEGL-PLUGINS-
 
 Models come from LISSE_MODEL_PATH, as given: every model an effect offers
 must be there, or the test FAILS and says which is missing.  The one
-exception is csgis-texture (Remove Texture's csgis method), which has no
-trained model yet: a tiny random-weight one is made here (PyTorch,
-lisse_train.csgis_export) in a folder put in front of the path.  GEGL_PATH is
+exception is Remove Texture's learned methods' csgis-texture and
+mgpnet-texture: tiny random-weight ones are made here (PyTorch, lisse_train's
+exporters) in a folder put in front of the path, so that the op runs the
+method's code fast, whatever is trained.  GEGL_PATH is
 set to GEGL's own operations plus the directory of the built module.
 For every effect of `lisse effect --list` it checks:
   - `gegl --exists lisse:NAME` (all in one call);
@@ -27,8 +28,8 @@ For every effect of `lisse effect --list` it checks:
     and with its learned method (learned-rtv) under the colour guide;
     joint-filter without its required guide passes the input through and
     warns; an effect whose model is not found does the same; remove-texture
-    with method=csgis (against `lisse effect`), and without csgis-texture
-    (a warning naming it, the input passed through);
+    with method=csgis and method=mgpnet (against `lisse effect`), and
+    without their models (a warning naming it, the input passed through);
   - zoomed-out rendering (GEGL_MIPMAP_RENDERING=1, `gegl -s 0.5`, GEGL
     level 1): the op's own debug log (G_MESSAGES_DEBUG=lisse-gegl) shows it
     ran once, at level 1 on the half-size buffer with scale 0.5, never at
@@ -236,28 +237,31 @@ def compare(what, produced, expected, source, expect_change=True):
                  "changed" if expect_change else None)
 
 
-CSGIS_READY = False
+# Remove Texture's learned methods: method → (model, maker)
+LEARNED = {"csgis": ("csgis-texture", lisse_testlib.tiny_csgis_model),
+           "mgpnet": ("mgpnet-texture", lisse_testlib.tiny_mgpnet_model)}
+LEARNED_READY = []
 
 
-def make_csgis_model():
-    """csgis-texture with random weights in TMP/csgis-models, put first in
-    LISSE_MODEL_PATH for every run; False (and a skip) without PyTorch."""
-    global CSGIS_READY
-    folder = os.path.join(TMP, "csgis-models")
+def make_learned_models():
+    """The learned methods' models with random weights in TMP/learned-models,
+    put first in LISSE_MODEL_PATH for every run; a skip without PyTorch."""
+    folder = os.path.join(TMP, "learned-models")
     os.mkdir(folder)
-    try:
-        lisse_testlib.tiny_csgis_model(os.path.join(folder, "csgis-texture.safetensors"), 5)
-    except ImportError as e:
-        tap.skip(f"remove-texture method=csgis: missing Python module {e.name}")
-        return
+    for method, (model, make) in LEARNED.items():
+        try:
+            make(os.path.join(folder, model + ".safetensors"), 5)
+        except ImportError as e:
+            tap.skip(f"remove-texture method={method}: missing Python module {e.name}")
+            continue
+        LEARNED_READY.append(method)
     os.environ["LISSE_MODEL_PATH"] = os.pathsep.join([folder] + ([MODEL_PATH] if MODEL_PATH
                                                                  else []))
-    CSGIS_READY = True
 
 
 def main():
     make_images()
-    make_csgis_model()
+    make_learned_models()
     src = os.path.join(TMP, "in.png")
     half_in = os.path.join(TMP, "half-in.png")
     r = run(LISSE, "effect", "--list")
@@ -315,14 +319,14 @@ def main():
     empty = os.path.join(TMP, "no-models")
     os.mkdir(empty)
     add("smooth-no-model", ["lisse:smooth"], None, {"LISSE_MODEL_PATH": empty})
-    # Remove Texture's learned method, with the random csgis-texture made in
-    # main(), and without it.
-    if CSGIS_READY:
-        add("remove-texture-csgis", ["lisse:remove-texture", "strength=1.5", "ensemble=2",
-                                     "method=csgis"],
-            ["remove-texture", "--set", "strength=1.5", "--set", "ensemble=2", "--choice", "csgis"])
-        add("remove-texture-csgis-no-model", ["lisse:remove-texture", "method=csgis"], None,
-            {"LISSE_MODEL_PATH": empty})
+    # Remove Texture's learned methods, with the random models made in main(),
+    # and without them.
+    for method in LEARNED_READY:
+        add(f"remove-texture-{method}", ["lisse:remove-texture", "strength=1.5", "ensemble=2",
+                                         f"method={method}"],
+            ["remove-texture", "--set", "strength=1.5", "--set", "ensemble=2", "--choice", method])
+        add(f"remove-texture-{method}-no-model", ["lisse:remove-texture", f"method={method}"],
+            None, {"LISSE_MODEL_PATH": empty})
     # Joint Filter's learned method (fang19-rtv, shipped) under a colour guide.
     guide = os.path.join(TMP, "guide-rgb.png")
     add("joint-filter-learned",
@@ -374,9 +378,10 @@ def main():
                 "lisse:joint-filter without a guide warns and runs", rg.stderr)
             compare("lisse:joint-filter without a guide", produced, None, src, False)
             continue
-        if key in ("smooth-no-model", "remove-texture-csgis-no-model"):
+        if key.endswith("-no-model"):
+            method = key[len("remove-texture-"):-len("-no-model")]
             op, model = (("lisse:smooth", "fan18-smooth") if key == "smooth-no-model"
-                         else ("lisse:remove-texture method=csgis", "csgis-texture"))
+                         else (f"lisse:remove-texture method={method}", LEARNED[method][0]))
             tap(rg.returncode == 0 and "passed through" in rg.stderr and model in rg.stderr,
                 f"{op} without its model warns (naming it) and runs", rg.stderr)
             compare(f"{op} without its model", produced, None, src, False)

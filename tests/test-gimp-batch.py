@@ -9,9 +9,10 @@ lisse/lisse, beside a private GIMP profile whose plug-in-path names that
 directory and GIMP's own plug-ins (kept between runs: GIMP queries
 plug-ins only when they change).  Models come from LISSE_MODEL_PATH, as
 the plug-in sees it; without fan18-smooth and fan18-detail there the test
-FAILS.  Remove Texture's csgis method needs csgis-texture, which has no
-trained model yet: a tiny random-weight one is made here (PyTorch,
-lisse_train.csgis_export) in a folder put in front of LISSE_MODEL_PATH.
+FAILS.  Remove Texture's learned methods run tiny random-weight
+csgis-texture and mgpnet-texture models made here (PyTorch, lisse_train's
+exporters) in a folder put in front of LISSE_MODEL_PATH: fast, and the
+method's code whatever is trained.
 
 One GIMP run (its start-up is a good part of the time) loads procedural
 PNGs (96×64 RGBA with transparent and half-transparent pixels, a guide, a
@@ -23,7 +24,7 @@ arguments and exports the results; Python then checks:
     type, range, default, choice values, mask / guide;
   - every procedure runs (Content-Aware with a mask and without, i.e. with
     automatic saliency; Remove Texture with a classical filter and with
-    #:method "csgis"; Joint Filter with a classical filter and with its
+    #:method "csgis" and "mgpnet"; Joint Filter with a classical filter and with its
     learned #:method "learned-rtv"; Fast Filter): same size, alpha bit for bit, colours changed,
     and the same pixels (within 1/255) as `lisse effect` with the same
     settings — so formats, channel order, gray, and where the mask and the
@@ -126,6 +127,7 @@ EFFECT_RUNS = {
                        ("method", "rolling-guidance"), None),
     "remove-texture-csgis": ("remove-texture", {"strength": 1.5, "ensemble": 2}, ("method", "csgis"),
                              None),
+    "remove-texture-mgpnet": ("remove-texture", {"strength": 0.8}, ("method", "mgpnet"), None),
     "content-aware": ("content-aware", {"lambda-background": 6.0, "lambda-foreground": 0.1},
                       ("mode", "background"), "mask"),
     "content-aware-auto": ("content-aware", {"gain": 3.0}, ("mode", "foreground"), None),
@@ -353,17 +355,19 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="lisse-gimp-batch-")
     rgba, gray = make_images(tmp)
-    # csgis-texture for the csgis run, seen by GIMP's plug-in and by the
-    # `lisse effect` references alike.
-    csgis_dir = os.path.join(tmp, "csgis-models")
-    os.makedirs(csgis_dir)
-    try:
-        import lisse_testlib
-        lisse_testlib.tiny_csgis_model(os.path.join(csgis_dir, "csgis-texture.safetensors"), 6)
-        os.environ["LISSE_MODEL_PATH"] = os.pathsep.join([csgis_dir] + dirs)
-    except ImportError as e:
-        tap.skip(f"remove-texture-csgis: missing Python module {e.name}")
-        del EFFECT_RUNS["remove-texture-csgis"], RUNS["remove-texture-csgis"]
+    # The learned methods' models for their runs, seen by GIMP's plug-in and
+    # by the `lisse effect` references alike.
+    learned_dir = os.path.join(tmp, "learned-models")
+    os.makedirs(learned_dir)
+    os.environ["LISSE_MODEL_PATH"] = os.pathsep.join([learned_dir] + dirs)
+    for method, maker in (("csgis", "tiny_csgis_model"), ("mgpnet", "tiny_mgpnet_model")):
+        try:
+            import lisse_testlib
+            getattr(lisse_testlib, maker)(os.path.join(learned_dir, f"{method}-texture.safetensors"),
+                                          6)
+        except ImportError as e:
+            tap.skip(f"remove-texture-{method}: missing Python module {e.name}")
+            del EFFECT_RUNS[f"remove-texture-{method}"], RUNS[f"remove-texture-{method}"]
     results_path = os.path.join(tmp, "results.txt")
     script = os.path.join(tmp, "test.scm")
     with open(script, "w") as f:

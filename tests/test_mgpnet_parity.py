@@ -18,11 +18,10 @@ it, and checks:
   - global perception: a change to the bottom-right pixel changes the
     top-left one's result, in C as in the twin;
   - one thread against two, bit for bit;
-  - above the whole-image size (`--tile N` sets it to N² pixels): the
-    network on the image averaged down, its result brought back by fast
-    guided upsampling, against a NumPy reference of both steps around the
-    twin, for colour, gray and RGBA (alpha untouched); not the whole
-    run; the same with one thread and two; NaN and ∞ give a finite result;
+  - tiles (`--tile N`, and automatically above the whole-image size):
+    each core with 128 pixels of context against the twin on the same
+    crops, colour and RGBA (alpha untouched); not the whole run; the same
+    with one thread and two; a tile as large as the image runs it whole;
     `lisse info` states the automatic size;
   - clear one-line errors, no output file, for wrong files: a missing or
     extra tensor, a wrong shape, sizes that disagree with the tensors,
@@ -34,12 +33,11 @@ Prints TAP (the plan comes last).
 import os
 import sys
 
-from lisse_testlib import (ModelFileHarness, Tap, box_downscale_numpy, guided_upsample_numpy,
-                           import_or_skip, random_mgpnet_twin)
+from lisse_testlib import ModelFileHarness, Tap, import_or_skip, random_mgpnet_twin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOL = 1e-4
-UPSAMPLE_RADIUS, UPSAMPLE_EPS = 2, 1e-5   # net.h LISSE_NET_UPSAMPLE_*
+CONTEXT = 128   # net.h LISSE_NET_GLOBAL_CONTEXT
 SIZES = dict(widths=(4, 6, 8), in_feat=3, blocks=(2, 2, 4), grid=4, n_pairs=1, multiple=16)
 
 tap = Tap()
@@ -76,9 +74,9 @@ def main():
     bad = {k: meta.get(k) for k in want if meta.get(k) != want[k]}
     tap(not bad, "metadata: architecture and sizes", f"wrong: {bad}")
     rc, out, err = hx.run("info", model_path)
-    # 2 GiB / (36 bytes × C1 = 4) = 14.9 MP (mgpnet.c MGPNET_BYTES_PER_PIXEL_PER_C1)
-    tap(rc == 0 and "mgpnet" in out and "global" in out and "up to 14.9 MP" in out,
-        "lisse info loads it as a global network, whole up to 14.9 MP", out + err)
+    # 2 GiB / (40 bytes × C1 = 4) = 13.42 MP (mgpnet.c MGPNET_BYTES_PER_PIXEL_PER_C1)
+    tap(rc == 0 and "mgpnet" in out and "global" in out and "up to 13.42 MP" in out,
+        "lisse info loads it as a global network, whole up to 13.42 MP", out + err)
 
     # ---- `lisse run` against the twin -------------------------------------
     rng = np.random.default_rng(13)
@@ -123,45 +121,47 @@ def main():
     tap(one is not None and whole is not None and np.array_equal(one, whole),
         "one thread and two give identical output", err)
 
-    # ---- above the whole-image size: reduced size, guided upsampling -------
-    # --tile 48 caps the network at 48² = 2304 pixels: the 131×90 image is
-    # averaged down 3× (44×30; 2× would leave 66×45 = 2970) and the result
-    # upsampled against it (guided-upsample.h, LISSE_NET_UPSAMPLE_*).
-    def reduced_reference(img, f, gray=False):
-        small = box_downscale_numpy(img, f)
-        net_in = np.repeat(small, 3, axis=2) if gray else small
-        small_out = reference(net_in.astype(np.float32)).astype(np.float64)
-        if gray:
-            small_out = small_out @ np.array([0.2126, 0.7152, 0.0722])[:, None]
-        return guided_upsample_numpy(img, small, small_out, f, UPSAMPLE_RADIUS, UPSAMPLE_EPS)
+    # ---- above the whole-image size: tiles with context ---------------------
+    # A global network tiles when asked (--tile N) or above its whole-image
+    # size: each N×N core runs with CONTEXT pixels of the image around it
+    # (clipped at the border) and keeps its core (net.h).
+    def tiled_reference(img, tile):
+        h, w = img.shape[:2]
+        out = np.empty(img.shape[:2] + (3,))
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+                cy0, cx0 = max(0, y0 - CONTEXT), max(0, x0 - CONTEXT)
+                cy1, cx1 = min(h, y1 + CONTEXT), min(w, x1 + CONTEXT)
+                crop = reference(np.ascontiguousarray(img[cy0:cy1, cx0:cx1, :3]))
+                out[y0:y1, x0:x1] = crop[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        return out
 
-    red, err = lisse_run(big, path("big-reduced.tif"), "--tile", "48", threads=2)
-    e = max_err(red, reduced_reference(img, 3))
+    h, w = 300, 420
+    img = rng.random((h, w, 3)).astype(np.float32)
+    big = hx.write_tiff("tiles.tif", img)
+    tiled, err = lisse_run(big, path("tiles-out.tif"), "--tile", "160", threads=2)
+    e = max_err(tiled, tiled_reference(img, 160))
     tap(e is not None and e <= TOL,
-        f"--tile 48: 3× smaller run, guided upsampling, against NumPy and the twin: {e}", err)
-    d = max_err(red, whole)
-    tap(d is not None and d > 1e-3, f"… which is not the whole-image run (max diff {d})")
-    red1, err = lisse_run(big, path("big-reduced-t1.tif"), "--tile", "48", threads=1)
-    tap(red1 is not None and red is not None and np.array_equal(red1, red),
-        "reduced: one thread and two give identical output", err)
-    # 61×70 in 40² = 1600 pixels: 2× gives 31×35 = 1085
-    gray_img = rng.random((70, 61, 1)).astype(np.float32)
-    g, err = lisse_run(hx.write_tiff("gray.tif", gray_img), path("gray-out.tif"), "--tile", "40")
-    e = max_err(g, reduced_reference(gray_img, 2, True))
-    tap(e is not None and e <= TOL and g.shape[2] == 1,
-        f"reduced gray: the network's luma upsampled against the gray ({e})", err)
-    rgba = rng.random((70, 61, 4)).astype(np.float32)
-    ra, err = lisse_run(hx.write_tiff("rgba.tif", rgba), path("rgba-out.tif"), "--tile", "40")
-    e = max_err(ra[..., :3] if ra is not None else None, reduced_reference(rgba[..., :3], 2))
+        f"--tile 160 on {w}×{h}: 3×2 tiles with {CONTEXT} px of context against the twin "
+        f"on the same crops: {e}", err)
+    whole, err = lisse_run(big, path("tiles-whole.tif"), threads=2)
+    d = max_err(tiled, whole)
+    tap(d is not None and d > 1e-6, f"… which differs from the whole-image run ({d}): the "
+        "global branch sees one crop", err)
+    one, err = lisse_run(big, path("tiles-t1.tif"), "--tile", "160", threads=1)
+    tap(one is not None and tiled is not None and np.array_equal(one, tiled),
+        "tiled: one thread and two give identical output", err)
+    rgba = rng.random((h, w, 4)).astype(np.float32)
+    ra, err = lisse_run(hx.write_tiff("tiles-rgba.tif", rgba), path("tiles-rgba-out.tif"),
+                        "--tile", "160")
+    e = max_err(ra[..., :3] if ra is not None else None, tiled_reference(rgba, 160))
     tap(e is not None and e <= TOL and ra.shape[2] == 4
         and np.array_equal(ra[..., 3], rgba[..., 3]),
-        f"reduced RGBA: colour as without alpha ({e}), alpha untouched", err)
-    nan_img = img.copy()
-    nan_img[5, 7] = np.nan
-    nan_img[40, 100, 1] = np.inf
-    got, err = lisse_run(hx.write_tiff("nan.tif", nan_img), path("nan-out.tif"), "--tile", "48")
-    tap(got is not None and np.isfinite(got).all(),
-        "reduced: NaN and ∞ in the input give a finite result everywhere", err)
+        f"tiled RGBA: colour as without alpha ({e}), alpha untouched", err)
+    big_tile, err = lisse_run(big, path("tiles-big.tif"), "--tile", "420")
+    tap(big_tile is not None and whole is not None and np.array_equal(big_tile, whole),
+        "a tile as large as the image runs it whole", err)
 
     # ---- wrong files -----------------------------------------------------------
     small = hx.write_tiff("small.tif", rng.random((6, 8, 3)).astype(np.float32))

@@ -387,8 +387,8 @@ cmd_run (int argc, char **argv)
       "Filter IN under the guidance of this image, of IN's size (joint filtering; fang19 "
       "models)", "FILE" },
     { "tile", 't', 0, G_OPTION_ARG_INT, &o.tile,
-      "Tile edge in pixels (0: automatic; a global network runs whole up to N×N pixels, "
-      "larger images at reduced size)", "N" },
+      "Tile edge in pixels (0: automatic; global networks run whole up to their size, "
+      "then tile with context)", "N" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Number of threads", "N" },
     { "depth", 'd', 0, G_OPTION_ARG_INT, &o.depth,
       "Output bits per channel: 8, 16 or 32 (float, TIFF only)", "N" },
@@ -899,9 +899,9 @@ cmd_info (int argc, char **argv)
       if (net)
         {
           if (net->receptive_radius == LISSE_NET_GLOBAL && net->whole_max_pixels > 0)
-            printf ("receptive field: global (runs on the whole image up to %.1f MP; larger "
-                    "images at reduced size, guided upsampling)\n",
-                    net->whole_max_pixels / 1e6);
+            printf ("receptive field: global (runs on the whole image up to %.2f MP; larger "
+                    "images in tiles with %d px of context)\n",
+                    net->whole_max_pixels / 1e6, LISSE_NET_GLOBAL_CONTEXT);
           else if (net->receptive_radius == LISSE_NET_GLOBAL)
             printf ("receptive field: global (runs on the whole image)\n");
           else

@@ -2,28 +2,31 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Remove Texture (Fan et al. 2018, §7.3): remove fine repetitive patterns
- * and keep the main structures.  Three methods: the classical scale-aware
- * filters the paper compares with (its Fig. 12), and the learned CSGIS-Net
- * (Wang et al. 2022, core/nets/csgis.c) with the model "csgis-texture"
- * from the model search path.  Two parameters, mapped to each method's own
- * (docs/effects.md):
+ * and keep the main structures.  Four methods: the classical scale-aware
+ * filters the paper compares with (its Fig. 12), and two learned texture
+ * removers, each with its model from the model search path (learned_methods
+ * below): CSGIS-Net (Wang et al. 2022, core/nets/csgis.c, "csgis-texture")
+ * and MGPNet (He et al., core/nets/mgpnet.c, "mgpnet-texture").  Three
+ * parameters, mapped to each method's own (docs/effects.md):
  *   texture-scale σ (pixels, × scale)  RTV: sigma = σ;  rolling guidance: sigma-s = σ;
- *                                      CSGIS-Net: not used (the network has learned
+ *                                      learned: not used (the network has learned
  *                                      its texture scale)
  *   strength s                         RTV: lambda = 0.015·s;  rolling guidance: sigma-r = 0.1·s;
- *                                      CSGIS-Net: n = ⌈s⌉ passes of the network N,
+ *                                      learned: n = ⌈s⌉ passes of the network N,
  *                                      the last one blended by t = s − (n − 1):
  *                                        X0 = I,  X(k) = clamp(N(X(k−1))) for k < n,
  *                                        out = clamp(X(n−1) + t·(N(X(n−1)) − X(n−1)))
  *                                      so s ≤ 1 gives I + s·(N(I) − I), s = 1 one pass,
  *                                      s = 2.5 two passes and half a third.
- *   ensemble e (1 … 8)                 CSGIS-Net: each pass of N averaged over e flips and
+ *   ensemble e (1 … 8)                 learned: each pass of N averaged over e flips and
  *                                      rotations of the image (ensemble.c; 1: one run);
  *                                      classical filters: not used
  * Between passes the image is clamped to [0, 1], as applying the effect
- * again would see it; the network has no spatial parameter, so a zoomed-out
- * preview runs it on the downscaled image as it is (as Smooth does).
- * A missing or wrong csgis-texture model fails with one line naming it. */
+ * again would see it; the networks have no spatial parameter, so a
+ * zoomed-out preview runs them on the downscaled image as it is (as Smooth
+ * does).  MGPNet sees the whole image; above its whole-image size the
+ * network runner shrinks it and upsamples the result (net.h).  A missing
+ * or wrong model fails with one line naming it. */
 #include "effect-private.h"
 #include "i18n.h"
 #include "effects-all.h"
@@ -38,15 +41,35 @@
 #define RTV_LAMBDA_PER_STRENGTH  0.015
 #define RGF_SIGMA_R_PER_STRENGTH 0.1
 
-/* The model the "csgis" method runs (model.h search path). */
-#define CSGIS_MODEL "csgis-texture"
+/* The learned methods: the model each runs (model.h search path) and the
+ * architecture its file must declare. */
+typedef struct
+{
+  const char *method, *model, *architecture;
+} LearnedMethod;
+
+static const LearnedMethod learned_methods[] = {
+  { "csgis", "csgis-texture", "csgis" },
+  { "mgpnet", "mgpnet-texture", "mgpnet" },
+};
+
+static const LearnedMethod *
+learned_find (const char *choice)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (learned_methods); i++)
+    if (g_str_equal (choice, learned_methods[i].method))
+      return &learned_methods[i];
+  return NULL;
+}
 
 static const LisseParamSpec texture_params[] = {
   { "texture-scale", "σ", N_("Size in pixels of the texture to remove: patterns finer than "
-    "about σ go, larger structures stay (classical filters only; CSGIS-Net has learned its own)"),
+    "about σ go, larger structures stay (classical filters only; the networks have learned "
+    "their own)"),
     0.5, 10.0, 3.0, FALSE },
   { "strength", N_("Strength"), N_("How strongly texture is flattened (1 is each filter's usual "
-    "setting; for CSGIS-Net one pass, above 1 repeated passes)"), 0.1, 5.0, 1.0, FALSE },
+    "setting; for a learned method one pass of the network, above 1 repeated passes)"),
+    0.1, 5.0, 1.0, FALSE },
   { "ensemble", N_("Self-ensemble"), N_("Learned methods only: average the network over this "
     "many flips and rotations of the image (1: one run; 8: all eight, slightly better and 8 "
     "times slower)"), 1.0, LISSE_ENSEMBLE_MAX, 1.0, TRUE },
@@ -68,12 +91,12 @@ blend_pass (LisseTensor *y, const LisseTensor *x, float t)
     }
 }
 
-/* The "csgis" method: the strength mapping at the top of this file. */
+/* A learned method: the strength mapping at the top of this file. */
 static LisseTensor *
-csgis_run (const LisseTensor *image, double strength, int ensemble,
-           const LisseProgress *progress, GError **error)
+learned_run (const LearnedMethod *method, const LisseTensor *image, double strength,
+             int ensemble, const LisseProgress *progress, GError **error)
 {
-  LisseNet *net = lisse_effect_net_acquire_arch (CSGIS_MODEL, "csgis", error);
+  LisseNet *net = lisse_effect_net_acquire_arch (method->model, method->architecture, error);
   if (!net)
     return NULL;
   const int passes = MAX (1, (int) ceil (strength));
@@ -104,9 +127,10 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
   (void) info; (void) aux;
   const double sigma = lisse_params_get (params, "texture-scale") * scale;
   const double strength = lisse_params_get (params, "strength");
-  if (g_str_equal (choice, "csgis"))
-    return csgis_run (image, strength, (int) lisse_params_get (params, "ensemble"),
-                      progress, error);
+  const LearnedMethod *learned = learned_find (choice);
+  if (learned)
+    return learned_run (learned, image, strength, (int) lisse_params_get (params, "ensemble"),
+                        progress, error);
   const LisseFilterInfo *filter = lisse_filter_find (choice);
   g_assert (filter);   /* every method nick is a filter name */
   LisseParams fp;
@@ -142,7 +166,7 @@ texture_draft (const LisseEffectInfo *info, const LisseTensor *image, const Liss
   long budget = max_pixels;
   if (lisse_effect_draft_factor (image->w, image->h, max_pixels) > 1)   /* else exact */
     {
-      if (!g_str_equal (choice, "csgis"))
+      if (!learned_find (choice))
         budget = MAX (1, max_pixels / 2);
       else   /* an ensemble of e runs: e times fewer pixels, the same draft time */
         budget = MAX (1, max_pixels / (long) lisse_params_get (params, "ensemble"));
@@ -155,20 +179,21 @@ const LisseEffectInfo lisse_effect_remove_texture = {
   .name = "remove-texture",
   .title = N_("Remove Texture"),
   .blurb = N_("Remove fine repetitive texture and keep the main structures, with a classical "
-           "filter or the learned CSGIS-Net"),
+           "filter or a learned network (CSGIS-Net, MGPNet)"),
   .reference = "Fan et al. 2018, §7.3; Xu et al. 2012 (RTV); Zhang et al. 2014 (rolling guidance); "
-               "Wang et al. 2022 (CSGIS-Net)",
+               "Wang et al. 2022 (CSGIS-Net); He, Quan, Xu, Xu (MGPNet)",
   .params = texture_params,
   .n_params = G_N_ELEMENTS (texture_params),
   .choice = {
     .name = "method",
     .label = N_("Method"),
-    .blurb = N_("The texture-removal method (CSGIS-Net needs the model csgis-texture in the "
-                "model search path)"),
+    .blurb = N_("The texture-removal method (the learned ones need their models, csgis-texture "
+                "and mgpnet-texture, in the model search path)"),
     .values = {
       { "rtv", N_("RTV (classical filter)") },
       { "rolling-guidance", N_("Rolling guidance (classical filter)") },
       { "csgis", N_("CSGIS-Net (learned)") },
+      { "mgpnet", N_("MGPNet (learned)") },
     },
     .def = 0,
   },

@@ -114,12 +114,13 @@
 /* Indices into Mgpnet.t of a layer's weight and bias (LayerNorm: γ, β). */
 /* Peak memory of a whole-image run (input and result included), in bytes
  * a pixel for each channel of C1: every level's activations grow with the
- * widths, which the configs scale together.  36 × 16 = 576 bytes a pixel
- * at C1 = 16, above the 540 MiB a megapixel measured by
- * tools/bench/network-12mp (docs/performance.md), so the whole-image size
- * (LisseNet.whole_max_pixels: 3.7 MP at C1 = 16) stays within
- * LISSE_NET_WHOLE_BYTES. */
-#define MGPNET_BYTES_PER_PIXEL_PER_C1 36.0
+ * widths, which the configs scale together.  tools/bench/network-12mp
+ * measured 540 MiB a megapixel at C1 = 16 (35.4 bytes a pixel for each
+ * channel); 40 leaves room for the padding to a multiple of 64 (up to 7 %
+ * more pixels near 1800²), so the whole-image size
+ * (LisseNet.whole_max_pixels: 3.36 MP at C1 = 16) and the tiles above it
+ * stay within LISSE_NET_WHOLE_BYTES (docs/performance.md). */
+#define MGPNET_BYTES_PER_PIXEL_PER_C1 40.0
 
 typedef struct
 {

@@ -4,7 +4,6 @@
 #include "buffer-pool.h"
 #include "nets-all.h"
 #include "finite.h"
-#include "guided-upsample.h"
 #include "lisse-error.h"
 #include "model.h"
 #include "tiling.h"
@@ -296,12 +295,32 @@ lisse_net_forward (const LisseNet *net, const LisseTensor *rgb,
   return out;
 }
 
+long
+lisse_net_whole_max_pixels (const LisseNet *net)
+{
+  return net->receptive_radius == LISSE_NET_GLOBAL ? MAX (net->whole_max_pixels, 0) : 0;
+}
+
+/* A global network's automatic core tile above its whole-image size: the
+ * largest crop edge within it, less the context on both sides. */
+static int
+global_tile (const LisseNet *net)
+{
+  const int crop = (int) floor (sqrt ((double) net->whole_max_pixels));
+  return MAX (64, crop - 2 * LISSE_NET_GLOBAL_CONTEXT);
+}
+
 int
 lisse_net_tile_size (const LisseNet *net, int tile_size, int width, int height)
 {
-  if (net->receptive_radius == LISSE_NET_GLOBAL)
-    return 0;
-  if (tile_size <= 0)
+  if (net->receptive_radius == LISSE_NET_GLOBAL && tile_size <= 0)
+    {
+      const long max = lisse_net_whole_max_pixels (net);
+      if (max <= 0 || (double) width * height <= (double) max)
+        return 0;
+      tile_size = global_tile (net);
+    }
+  else if (tile_size <= 0)
     {
       tile_size = net->info->default_tile > 0 ? net->info->default_tile : LISSE_NET_DEFAULT_TILE;
       /* An image no larger than one tile's crop (the tile and its halo)
@@ -317,16 +336,6 @@ lisse_net_tile_size (const LisseNet *net, int tile_size, int width, int height)
   return tile_size;
 }
 
-long
-lisse_net_whole_max_pixels (const LisseNet *net, int tile_size)
-{
-  if (net->receptive_radius != LISSE_NET_GLOBAL)
-    return 0;
-  if (tile_size > 0)
-    return (long) tile_size * tile_size;
-  return net->whole_max_pixels;
-}
-
 /* ---- running over images ----------------------------------------------- */
 
 typedef struct
@@ -335,7 +344,6 @@ typedef struct
   const LisseParams *params;
   int                channels;      /* image channels, 1 … 4 */
   int                map_channels;  /* appended to the tiler's input */
-  long               max_pixels;    /* global networks: lisse_net_whole_max_pixels() */
 } RunContext;
 
 /* Rec. 709 luma weights on R'G'B' (see net.h). */
@@ -343,17 +351,11 @@ typedef struct
 #define LUMA_G 0.7152f
 #define LUMA_B 0.0722f
 
-static gboolean net_tile_reduced (const LisseTensor *in, LisseTensor *out,
-                                  const LisseTileInfo *info, const RunContext *ctx,
-                                  GError **error);
-
 static gboolean
 net_tile (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
           gpointer data, GError **error)
 {
   const RunContext *ctx = data;
-  if (ctx->max_pixels > 0 && (double) in->w * in->h > (double) ctx->max_pixels)
-    return net_tile_reduced (in, out, info, ctx, error);
   const int h = in->h, w = in->w, c = ctx->channels;
   const size_t plane = (size_t) h * w;
   const gboolean gray = c <= 2;
@@ -410,45 +412,6 @@ net_tile (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
   return TRUE;
 }
 
-/* A global network on an image above its whole-image size (net.h): the
- * network runs on the image averaged down by the smallest factor f that
- * fits, and its result comes back by fast guided upsampling against the
- * full-size image.  The guide is the image as the network would see it
- * (non-finite colour values replaced), so no NaN reaches the fit. */
-static gboolean
-net_tile_reduced (const LisseTensor *in, LisseTensor *out, const LisseTileInfo *info,
-                  const RunContext *ctx, GError **error)
-{
-  const int c = ctx->channels, n_color = c <= 2 ? 1 : 3;
-  const int f = lisse_guided_upsample_factor (in->w, in->h, ctx->max_pixels);
-  LisseTensor *finite_owned = NULL;
-  const LisseTensor *src = lisse_finite_tensor (in, n_color, &finite_owned, error);
-  if (!src)
-    return FALSE;
-  /* The map channels (after the image's) shrink with it. */
-  LisseTensor *small = lisse_box_downscale (src, f, error);
-  LisseTensor *small_out = small ? lisse_tensor_try_new (1, c, small->h, small->w, error)
-                                 : NULL;
-  LisseTensor *up = NULL;
-  gboolean ok = FALSE;
-  if (small_out && net_tile (small, small_out, info, (gpointer) ctx, error))
-    {
-      LisseTensor image = { 1, c, in->h, in->w, src->data, FALSE };
-      up = lisse_guided_upsample (&image, n_color, small, small_out, f,
-                                  LISSE_NET_UPSAMPLE_RADIUS, LISSE_NET_UPSAMPLE_EPS, error);
-    }
-  if (up)
-    {
-      memcpy (out->data, up->data, (size_t) c * in->h * in->w * sizeof (float));
-      ok = TRUE;
-    }
-  lisse_tensor_free (up);
-  lisse_tensor_free (small_out);
-  lisse_tensor_free (small);
-  lisse_tensor_free (finite_owned);
-  return ok;
-}
-
 static gboolean
 check_run (const LisseNet *net, int width, int height, int channels,
            const LisseParams *params, GError **error)
@@ -469,7 +432,9 @@ tile_spec (const LisseNet *net, int tile_size, int width, int height, int channe
   int tile = lisse_net_tile_size (net, tile_size, width, height);
   return (LisseTileSpec) {
     .tile_size = tile,
-    .halo = tile > 0 ? MAX (net->receptive_radius, 0) : 0,
+    .halo = tile <= 0 ? 0
+            : net->receptive_radius == LISSE_NET_GLOBAL ? LISSE_NET_GLOBAL_CONTEXT
+            : net->receptive_radius,
     .multiple = net->multiple,
     .out_channels = channels,
     .progress = progress,
@@ -527,9 +492,7 @@ lisse_net_run_stream (const LisseNet *net, int width, int height, int channels,
       lisse_net_params_init (net, &defaults);
       params = &defaults;
     }
-  StreamContext sc = { { net, params, channels, map_channels,
-                         lisse_net_whole_max_pixels (net, tile_size) },
-                       read, write, user_data };
+  StreamContext sc = { { net, params, channels, map_channels }, read, write, user_data };
   LisseTileSpec spec = tile_spec (net, tile_size, width, height, channels, progress);
   gboolean ok = lisse_tiled_run_stream (width, height, channels + map_channels, &spec,
                                         stream_read, stream_tile, stream_write, &sc, error);
@@ -596,7 +559,7 @@ lisse_net_run_map (const LisseNet *net, const LisseTensor *image,
     {
       /* The plain case goes through lisse_tiled_run(), which hands a single
        * tile the caller's tensors without copying them. */
-      RunContext ctx = { net, params, image->c, 0, lisse_net_whole_max_pixels (net, tile_size) };
+      RunContext ctx = { net, params, image->c, 0 };
       LisseTileSpec spec = tile_spec (net, tile_size, image->w, image->h, image->c, progress);
       LisseTensor *out = lisse_tiled_run (image, &spec, net_tile, &ctx, error);
       lisse_buffer_pool_trim ();   /* nothing held between runs (buffer-pool.h) */

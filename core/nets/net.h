@@ -33,11 +33,15 @@
  *     global receptive field (LISSE_NET_GLOBAL) run on the whole image:
  *     tiling would change what they compute.  Their memory grows with the
  *     image, so above a size (lisse_net_whole_max_pixels(): what fits
- *     LISSE_NET_WHOLE_BYTES) they run on the image averaged down by the
- *     smallest integer factor that fits, and the result comes back to full
- *     size by fast guided upsampling against the full-size image
- *     (guided-upsample.h).  The size depends only on the model file, never
- *     on the machine, so a result is the same everywhere.
+ *     LISSE_NET_WHOLE_BYTES) they run in tiles after all, each with
+ *     LISSE_NET_GLOBAL_CONTEXT pixels of the image around it as context
+ *     and its crop within that size: the network sees its texture at full
+ *     resolution and a tile's worth of the image for its global branch.
+ *     Measured against the whole-image run (tools/bench/global-strategy,
+ *     docs/performance.md), that is far closer than running the whole
+ *     image at reduced size with guided upsampling, the other strategy
+ *     measured.  The size depends only on the model file, never on the
+ *     machine, so a result is the same everywhere.
  */
 #pragma once
 
@@ -61,10 +65,10 @@ G_BEGIN_DECLS
  * GIMP user's machine spares for a filter (load() turns it into
  * LisseNet.whole_max_pixels). */
 #define LISSE_NET_WHOLE_BYTES       (G_GINT64_CONSTANT (2) << 30)
-/* The guided fit of that upsampling at the small size: radius and ε in
- * squared [0,1] units (tools/bench/global-strategy, docs/performance.md). */
-#define LISSE_NET_UPSAMPLE_RADIUS   2
-#define LISSE_NET_UPSAMPLE_EPS      1e-5
+/* The context around each tile of a global network above its whole-image
+ * size: 128 pixels (tools/bench/global-strategy: 64 and 192 measured
+ * within 0.3 dB of each other). */
+#define LISSE_NET_GLOBAL_CONTEXT    128
 /* Core tile edge used by lisse_net_run() when asked for tile_size 0 and the
  * network is local: large enough that the halo costs little, small enough
  * that a wide network's activations for one tile stay within a few hundred
@@ -195,16 +199,17 @@ LisseTensor *lisse_net_forward     (const LisseNet      *net,
  * for @tile_size: ≤ 0 (automatic) gives 0 (whole image) when the image has
  * no more pixels than one tile's crop (tile + 2 · halo, squared), else the
  * architecture's default_tile (else LISSE_NET_DEFAULT_TILE) for local
- * networks; global networks always give 0 (whole image), whatever was
- * asked.  A tile size at least as large as the image also gives 0. */
+ * networks; global networks give 0 (whole image) up to their whole-image
+ * size and above it the largest core tile whose crop (LISSE_NET_GLOBAL_CONTEXT
+ * on each side) fits that size.  A tile size asked for (> 0) is used as it
+ * is, local or global; one at least as large as the image gives 0. */
 int       lisse_net_tile_size      (const LisseNet *net, int tile_size,
                                     int width, int height);
 
-/* For a global network, the most pixels an image may have to run whole
- * when asked for @tile_size: tile_size² when > 0 (a smaller working size
- * than the automatic one: `lisse run --tile N`), else
- * net->whole_max_pixels; 0 (no limit) for local networks. */
-long      lisse_net_whole_max_pixels (const LisseNet *net, int tile_size);
+/* For a global network, net->whole_max_pixels: the most pixels an image
+ * may have to run whole automatically; 0 (no limit) for local networks
+ * and for global ones without a limit. */
+long      lisse_net_whole_max_pixels (const LisseNet *net);
 
 /* Runs the network over @image (1×C×H×W, C = 1 gray, 2 gray+alpha, 3 RGB,
  * 4 RGBA; see the top of this file) and returns a new tensor of the same
