@@ -100,8 +100,8 @@ def every_path(methods):
 
 def make_models(directory):
     """Tiny random-weight models under the names the effects look for
-    (fan18-smooth, fan18-detail; csgis-texture and fang19-rtv when PyTorch
-    is there), one
+    (fan18-smooth, fan18-detail; csgis-texture, mgpnet-texture and
+    fang19-rtv when PyTorch is there), one
     file per architecture `lisse run` is tested with.  Returns
     ({architecture: path}, note) where note says what is missing."""
     import lisse_testlib
@@ -114,10 +114,12 @@ def make_models(directory):
     try:
         paths["csgis"] = lisse_testlib.tiny_csgis_model(
             os.path.join(directory, "csgis-texture.safetensors"), 3)
+        paths["mgpnet"] = lisse_testlib.tiny_mgpnet_model(
+            os.path.join(directory, "mgpnet-texture.safetensors"), 6)
         paths["fang19"] = lisse_testlib.tiny_fang19_model(
             os.path.join(directory, "fang19-rtv.safetensors"), 4)
         lisse_testlib.tiny_fang19_model(os.path.join(directory, "fang19-wls.safetensors"), 5,
                                         "wls")
     except ImportError as e:
-        note = f"no csgis or fang19 model: missing Python module {e.name}"
+        note = f"no csgis, mgpnet or fang19 model: missing Python module {e.name}"
     return paths, note

@@ -90,9 +90,9 @@ def write_inputs(folder):
 def make_models(folder, shipped=None):
     """The models the effects name, in @folder (made if missing): tiny
     random-weight fan18-smooth and fan18-detail (NumPy), and csgis-texture,
-    fang19-rtv and fang19-wls linked from @shipped (the repository's data/models: cheap
-    on a tiny image) or, without it, tiny random ones (PyTorch).  Returns
-    None, or why one of those three is missing."""
+    mgpnet-texture, fang19-rtv and fang19-wls linked from @shipped (the
+    repository's data/models: cheap on a tiny image) or, without it, tiny
+    random ones (PyTorch).  Returns None, or why one of those is missing."""
     import lisse_testlib
     os.makedirs(folder, exist_ok=True)
     lisse_testlib.tiny_fan18_model(os.path.join(folder, "fan18-smooth.safetensors"), 11)
@@ -102,6 +102,7 @@ def make_models(folder, shipped=None):
         return lisse_testlib.tiny_fang19_model(path, seed, "wls")
 
     for name, make in (("csgis-texture", lisse_testlib.tiny_csgis_model),
+                       ("mgpnet-texture", lisse_testlib.tiny_mgpnet_model),
                        ("fang19-rtv", lisse_testlib.tiny_fang19_model),
                        ("fang19-wls", tiny_wls)):
         path = os.path.join(folder, name + ".safetensors")

@@ -26,8 +26,8 @@ lisse:* operation), through PyGObject in one process.  It checks:
     [0, 1] (effects; filters within a small overshoot), alpha untouched,
     the limits whose meaning the method states (limits_registry.py) give
     the input back, and some run changes the image (the op did run).
-Models: tiny random-weight fan18 ones made here, csgis-texture from
---shipped-models (else made with PyTorch, else skipped).  With --table,
+Models: tiny random-weight fan18 ones made here, csgis-texture and
+mgpnet-texture from --shipped-models (else made with PyTorch, else skipped).  With --table,
 writes a markdown summary per op.  Prints TAP (the plan comes last).
 """
 
@@ -265,7 +265,7 @@ def check_runs(e, op, summary):
         choices = [(values[i].value_nick, values[i]) for i in sorted(values)]
     largest_change = 0.0
     for nick, member in choices:
-        if e.name == "remove-texture" and nick == "csgis" and NO_CSGIS:
+        if e.name == "remove-texture" and nick in ("csgis", "mgpnet") and NO_CSGIS:
             tap.skip(f"{op} {nick}: {NO_CSGIS}")
             continue
         runs = []

@@ -14,84 +14,14 @@ between its markers).
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-from collections import Counter, OrderedDict
-from typing import List
+from typing import Dict, List
 
-from .model_card import card_head, read_log, read_metadata, sha256, training_time
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-TEXTURE_MANIFEST = os.path.join(HERE, "..", "corpus", "texture-manifest.json")
+from .texture_card import parse_args, write_card
 
 
-def data_section(manifest_path: str, manifest_hash: str) -> List[str]:
-    with open(manifest_path) as f:
-        m = json.load(f)
-    actual = sha256(manifest_path)
-    note = "" if actual == manifest_hash else \
-        f" (NOTE: this checkout's manifest has sha256 {actual[:16]}…, not the one trained with)"
-    out = [f"Supervised pairs made on the fly from the texture pack of `training/corpus/build_textures.py` "
-           f"(manifest `training/corpus/texture-manifest.json`, sha256 `{manifest_hash}`{note}): a clean "
-           "structure image plus a mean-free grey texture layer (NKS / VOC-smooth blend, "
-           "`training/lisse_train/texture_blend.py`).  Only **train** structures and **train** textures "
-           "were used in training; validation holds out structures (by clip-art piece and by photograph) "
-           "**and** textures.", "",
-           "| package | version | role | licence | files train / val |", "|---|---|---|---|---|"]
-    per = OrderedDict()
-    for fl in m["files"]:
-        c = per.setdefault(fl["package"], Counter())
-        c[fl.get("split", "?")] += 1
-        c["lic:" + fl.get("licence", "?")] += 1
-    for pkg in m["packages"]:
-        c = per.get(pkg["name"], Counter())
-        lic = ", ".join(sorted(k[4:] for k in c if k.startswith("lic:"))) or pkg.get("licence", "?")
-        out.append(f"| {pkg['name']} | {pkg['version']} | {pkg.get('role', '?')} | {lic} | "
-                   f"{c.get('train', 0)} / {c.get('val', 0)} |")
-    ps = m.get("photo_structures", {})
-    pk = m.get("pack", {})
-    st = pk.get("structures", {})
-    out += ["", f"Structures: {json.dumps(st.get('train', {}))} for training, "
-                f"{json.dumps(st.get('val', {}))} held out; the photo-cartoon ones are Lisse's L0 plus "
-                f"colour posterisation of the photo crop pack (`training/corpus/manifest.json`, sha256 "
-                f"`{ps.get('manifest_sha256', '?')}`; its licences are listed on the fan18 cards).  "
-                f"Textures: {json.dumps(pk.get('textures', {}))}.  Validation pairs: {pk.get('val_pairs', '?')}.  "
-                "No image is stored in this repository; the builder re-makes the pack from the pinned "
-                "Debian packages."]
-    return out
-
-
-def eval_table(path: str) -> List[str]:
-    with open(path) as f:
-        text = f.read()
-    begin, end = text.find("<!-- texture-eval: begin -->"), text.find("<!-- texture-eval: end -->")
-    if begin < 0 or end < 0:
-        return [text.strip()]
-    return [text[begin + len("<!-- texture-eval: begin -->"):end].strip()]
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--run", required=True)
-    ap.add_argument("--eval", default=None)
-    ap.add_argument("--train-command", required=True)
-    ap.add_argument("--export-command", required=True)
-    ap.add_argument("--eval-command", default=None)
-    ap.add_argument("--note", action="append", default=[])
-    a = ap.parse_args(argv)
-
-    meta = read_metadata(a.model)
-    log = read_log(a.run)
-    start = next(r for r in log if r["kind"] == "start")
-    cfg = start["config"]
-    vals = [r for r in log if r["kind"] == "val"]
-    trains = [r for r in log if r["kind"] == "train"]
-    name = meta.get("name", os.path.basename(a.model).rsplit(".", 1)[0])
-    hours = training_time(log) / 3600
-    w: List[str] = card_head(a.model, name)
+def describe(meta: Dict[str, str]) -> List[str]:
+    w: List[str] = []
     p = w.append
     p("Wang et al., \"Contrastive Semantic-Guided Image Smoothing Network\", Computer Graphics Forum "
       "2022 (CSGIS-Net): its smoothing network (§3.2, Fig. 2) trained for texture removal with its "
@@ -113,89 +43,14 @@ def main(argv=None) -> int:
       "instead of ImageNet VGG16 (none is available here); I_over is a Gaussian blur (σ 4) of the input; no "
       "semantic-segmentation loss (no VOC labels, no DeepLabv3+); mean-normalised edge BCE (λe 0.05), "
       "λc 0.1; the DTV term's TV part is on gradient differences.")
-    p("")
-    p("## Training data")
-    p("")
-    w.extend(data_section(TEXTURE_MANIFEST, meta.get("data_manifest_sha256", "unknown")))
-    p("")
-    p("## Training")
-    p("")
-    where = "GPU" if str(cfg.get("device")).startswith("cuda") else "CPU"
-    steps = meta.get("steps")
-    p(f"- Where: **{where}** ({cfg.get('device')}, {start.get('threads', '?')} thread(s), torch "
-      f"{start.get('torch', '?')}, bf16 autocast {'on' if cfg.get('bf16') else 'off'}), "
-      f"{hours:.2f} h of training wall time (from the log), git commit `{meta.get('git_commit', '?')}`.")
-    p(f"- Steps: {steps} of batch {cfg.get('batch')} pairs, crops {cfg.get('crop_min')}–{cfg.get('crop_max')} px "
-      f"(the paper: 250 epochs of 12k pairs, batch 8, 128² — about 375k steps); Adam lr {cfg.get('lr')} → "
-      f"{cfg.get('lr_min')} (warm-up {cfg.get('warmup_steps')}, cosine), gradient norm clipped at 1.  Blend: "
-      f"texture zoom {cfg.get('blend_scale')}, RMS {cfg.get('blend_rms')} grey levels, "
-      f"{cfg.get('blend_rotate_p')} rotated freely, {cfg.get('blend_tint_p')} tinted.")
-    p("")
-    if trains:
-        p("Training loss (means over the logging interval):")
-        p("")
-        p("| step | loss | L1(S1) | edge BCE | contrastive | s/step |")
-        p("|---|---|---|---|---|---|")
-        pick = trains[:: max(1, len(trains) // 10)] + ([trains[-1]] if len(trains) > 1 else [])
-        seen = set()
-        for r in pick:
-            if r["step"] in seen:
-                continue
-            seen.add(r["step"])
-            p(f"| {r['step']} | {r['loss']:.4f} | {r['l1']:.4f} | {r.get('edge', 0):.4f} | "
-              f"{r.get('contrast', 0):.4f} | {r['s_per_step']} |")
-        p("")
-    if vals:
-        # "images" counts the last set scored: the thumbnails when there are.
-        start = next((r for r in log if r["kind"] == "start"), {})
-        n_pairs = start.get("config", {}).get("val_count", vals[-1]["images"]) \
-            if "psnr_thumb" in vals[-1] else vals[-1]["images"]
-        head = ("Validation (PSNR of S1 against the ground truth, 8-bit, on the first "
-                f"{n_pairs} held-out synthetic pairs; the input scores {vals[-1]['input_psnr']:.2f} dB)")
-        if "psnr_thumb" in vals[-1]:
-            r0 = vals[-1]
-            p(head + f", and on two further held-out sets: the same structures at half size (input "
-              f"{r0['input_psnr_half']:.2f} dB) and whole held-out photographs at thumbnail size "
-              f"({r0['images']} pairs, input {r0['input_psnr_thumb']:.2f} dB); "
-              "the best mean of the three picked the shipped step:")
-            p("")
-            p("| step | PSNR (dB) | half size | thumbnails | mean |")
-            p("|---|---|---|---|---|")
-            for r in vals:
-                mean = (r["psnr"] + r["psnr_half"] + r["psnr_thumb"]) / 3
-                p(f"| {r['step']} | {r['psnr']:.2f} | {r['psnr_half']:.2f} | {r['psnr_thumb']:.2f} | {mean:.2f} |")
-        else:
-            p(head + ":")
-            p("")
-            p("| step | PSNR (dB) |")
-            p("|---|---|")
-            for r in vals:
-                p(f"| {r['step']} | {r['psnr']:.2f} |")
-        p("")
-    if a.eval:
-        p("## Evaluation")
-        p("")
-        p(f"From `{a.eval}` (tools/eval/texture-eval.py; NKS-mini is never used for training or choices):")
-        p("")
-        w.extend(eval_table(a.eval))
-        p("")
-    p("## Re-making it")
-    p("")
-    p("```sh")
-    p(a.train_command)
-    p(a.export_command)
-    if a.eval_command:
-        p(a.eval_command)
-    p("```")
-    p("")
-    if a.note:
-        p("## Limitations")
-        p("")
-        for n in a.note:
-            p(n.strip())
-            p("")
-    sys.stdout.write("\n".join(w).rstrip() + "\n")
-    return 0
+    return w
+
+
+def main(argv=None) -> int:
+    return write_card(parse_args(__doc__, argv), describe,
+                      "the paper: 250 epochs of 12k pairs, batch 8, 128² — about 375k steps",
+                      [("loss", "loss"), ("L1(S1)", "l1"), ("edge BCE", "edge"),
+                       ("contrastive", "contrast")], "S1")
 
 
 if __name__ == "__main__":
