@@ -37,13 +37,15 @@ appears.  For each dialog the test then checks:
   - OK was pressed, the procedure succeeded, and no preview filter was left
     on the layer;
   - GIMP reported no duplicate mnemonic for the dialog;
-  - Remove Texture opens on its learned method, csgis (#:method "csgis" and
-    the stored last values say so): the dialog shows it, and its canvas
-    preview ran the network without the op's pass-through warning.
+  - Remove Texture opens on a learned method, mgpnet, the global network
+    (#:method "mgpnet" and the stored last values say so): the dialog shows
+    it, and its canvas preview ran the network without the op's
+    pass-through warning.  (csgis runs through the same dialog code; the
+    GIMP batch test runs both.)
 A model in LISSE_MODEL_PATH is needed (the learned effects' previews and
-results): without one the test fails and says so.  csgis-texture, which has
-no trained model yet, is made here with random weights (PyTorch,
-lisse_train.csgis_export) in OUTDIR/csgis-models, put first in the path.  Takes about a minute
+results): without one the test fails and says so.  mgpnet-texture is made
+here with random weights (PyTorch, lisse_train.mgpnet_export) in
+OUTDIR/learned-models, put first in the path.  Takes about a minute
 on two cores, most of it GIMP's start-up.  Prints TAP (the plan comes last).
 """
 
@@ -55,7 +57,7 @@ import subprocess
 import sys
 import time
 
-from lisse_testlib import Tap, import_or_skip, skip_all, tiny_csgis_model
+from lisse_testlib import Tap, import_or_skip, skip_all, tiny_mgpnet_model
 
 # GIMP's log says more at its end than at its start.
 tap = Tap(diag_lines=25, diag_tail=True)
@@ -134,22 +136,22 @@ sys_plugins = subprocess.run(["pkg-config", "--variable=gimplibdir", "gimp-3.0"]
 with open(os.path.join(PROFILE, "gimprc"), "w") as f:
     f.write(f'(plug-in-path "{os.path.join(OUT, "plug-ins")}:{sys_plugins}/plug-ins")\n')
 
-# Remove Texture runs its learned method: a random csgis-texture, and the
+# Remove Texture runs a learned method: a random mgpnet-texture, and the
 # choice both as the call's argument and as the stored last values (which
 # an interactive run loads over the arguments).
-CSGIS_DIR = os.path.join(OUT, "csgis-models")
-os.makedirs(CSGIS_DIR)
+LEARNED_DIR = os.path.join(OUT, "learned-models")
+os.makedirs(LEARNED_DIR)
 try:
-    tiny_csgis_model(os.path.join(CSGIS_DIR, "csgis-texture.safetensors"), 7)
-    CSGIS = True
+    tiny_mgpnet_model(os.path.join(LEARNED_DIR, "mgpnet-texture.safetensors"), 7)
+    LEARNED = True
 except ImportError as e:
-    tap.skip(f"remove-texture with csgis: missing Python module {e.name}")
-    CSGIS = False
-if CSGIS:
+    tap.skip(f"remove-texture with mgpnet: missing Python module {e.name}")
+    LEARNED = False
+if LEARNED:
     os.makedirs(os.path.join(PROFILE, "plug-in-settings"))
     with open(os.path.join(PROFILE, "plug-in-settings",
                            "GimpProcedureConfigRun-plug-in-lisse-remove-texture.last"), "w") as f:
-        f.write('# test-gimp-dialogs.py: open Remove Texture on CSGIS-Net\n(method "csgis")\n')
+        f.write('# test-gimp-dialogs.py: open Remove Texture on MGPNet\n(method "mgpnet")\n')
 
 # A salient red disc and a blue square on a textured gradient: saliency has
 # a subject to find, the smoothing has texture to remove.
@@ -174,8 +176,8 @@ cv2.imwrite(os.path.join(OUT, "guide.png"), guide)
 calls = []
 for e in EFFECTS:
     extra = " #:guide guide" if e["aux"] == "guide" else ""
-    if e["name"] == "remove-texture" and CSGIS:
-        extra += ' #:method "csgis"'
+    if e["name"] == "remove-texture" and LEARNED:
+        extra += ' #:method "mgpnet"'
     calls.append(f"""
   (lisse-run "{e['name']}"
     (lambda () (plug-in-lisse-{e['name']} #:run-mode RUN-INTERACTIVE #:image img
@@ -216,7 +218,7 @@ display = f":{free_display()}"
 xvfb = subprocess.Popen([TOOLS["Xvfb"], display, "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 env = dict(os.environ, DISPLAY=display, GIMP3_DIRECTORY=PROFILE,
-           LISSE_MODEL_PATH=os.pathsep.join([CSGIS_DIR] + model_dirs),
+           LISSE_MODEL_PATH=os.pathsep.join([LEARNED_DIR] + model_dirs),
            GEGL_PATH=os.pathsep.join([GEGL_SYS, os.path.dirname(MODULE)]),
            LISSE_DIALOG_DUMP=DUMPS, LISSE_DIALOG_AUTOOK="180000",
            NO_AT_BRIDGE="1", LANG="C.UTF-8", LANGUAGE="")
@@ -396,13 +398,13 @@ for e in EFFECTS:
     if e["aux"] == "none":
         tap("filters=0" in after, f"{name}: the preview filter was removed from the layer",
             f"after the run: {after!r}")
-    if name == "remove-texture" and CSGIS:
+    if name == "remove-texture" and LEARNED:
         warnings = [l for l in gimp_log.splitlines()
                     if "lisse:remove-texture" in l and "passed through" in l]
         shown = re.search(r"^choice .*$", dump, re.M)
         shown = shown.group(0) if shown else "no choice line"
-        tap(shown == "choice method=csgis" and not warnings,
-            f"{name}: the dialog is on CSGIS-Net (csgis) and its preview ran the network",
+        tap(shown == "choice method=mgpnet" and not warnings,
+            f"{name}: the dialog is on MGPNet (mgpnet) and its preview ran the network",
             "\n".join(warnings) or shown)
     # GimpProcedureDialog reports duplicates between properties and its
     # own buttons ("duplicate mnemonic …"); labels without a mnemonic at all
