@@ -66,8 +66,8 @@ G_BEGIN_DECLS
  * LisseNet.whole_max_pixels). */
 #define LISSE_NET_WHOLE_BYTES       (G_GINT64_CONSTANT (2) << 30)
 /* The context around each tile of a global network above its whole-image
- * size: 128 pixels (tools/bench/global-strategy: 64 and 192 measured
- * within 0.3 dB of each other). */
+ * size: 128 pixels (tools/bench/global-strategy: 64, 128 and 256 within
+ * 0.1 dB of each other against the whole run, docs/performance.md). */
 #define LISSE_NET_GLOBAL_CONTEXT    128
 /* Core tile edge used by lisse_net_run() when asked for tile_size 0 and the
  * network is local: large enough that the halo costs little, small enough
