@@ -205,9 +205,10 @@ const LisseEffectInfo lisse_effect_remove_texture = {
   /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
    * quarter added): RTV's 41 + 2 per channel planes; CSGIS-Net's 214 MiB for one tile crop and
    * 2.7 per channel, and with a self-ensemble two image copies more (the sum, and one run's
-   * result brought back): 4.7 per channel, within RTV's.  MGPNet's whole-image run grows with
-   * the image up to its whole-image size, where it is the worst case: 1491 MiB for a
-   * 1832 × 1832 RGBA image (1736 MiB at 4000 × 3000 in tiles, 474 at 1024²), which the fixed
-   * part covers with a quarter added. */
-  .memory = { 1024.0, 51.0, 4.0 },
+   * result brought back): 4.7 per channel, within RTV's.  MGPNet: 474 MiB at 1024² RGBA and
+   * 1736 MiB at 4000 × 3000 (tiles), within this; but its whole-image run grows with the image
+   * up to its whole-image size, 1491 MiB at 1832² RGBA, where this declares 1128.  One cost
+   * for all choices cannot cover that without refusing RTV's large images on small machines
+   * (and 1×1 images under a 768 MiB budget): a per-choice cost is the fix (docs/reliability.md). */
+  .memory = { 270.0, 51.0, 4.0 },
 };
