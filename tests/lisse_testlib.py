@@ -476,15 +476,11 @@ def box_downscale_numpy(img, f):
     return np.nanmean(blocks, axis=(1, 3))
 
 
-def guided_upsample_numpy(image, small, small_result, f, r, eps):
-    """Fast guided upsampling (He & Sun 2015; guided-upsample.h): the fit
-    between small and small_result, its coefficients interpolated
-    bilinearly (align_corners off, clamped) to image's size and applied to
-    image.  H×W×C arrays; float64."""
+def bilinear_up_numpy(P, f, H, W):
+    """h×w×… planes P interpolated to H×W as guided-upsample.c samples its
+    coefficients: bilinear, align_corners off, clamped at the edges."""
     import numpy as np
-    A, B = guided_coefficients_numpy(small, small_result, r, eps)
-    H, W = image.shape[:2]
-    h, w = small.shape[:2]
+    h, w = P.shape[:2]
 
     def taps(n_full, n_small):
         s = np.clip((np.arange(n_full) + 0.5) / f - 0.5, 0, n_small - 1)
@@ -493,15 +489,23 @@ def guided_upsample_numpy(image, small, small_result, f, r, eps):
 
     y0, y1, wy = taps(H, h)
     x0, x1, wx = taps(W, w)
+    flat = P.reshape(h, w, -1)
+    wx, wy = wx[None, :, None], wy[:, None, None]
+    top = flat[y0][:, x0] * (1 - wx) + flat[y0][:, x1] * wx
+    bot = flat[y1][:, x0] * (1 - wx) + flat[y1][:, x1] * wx
+    return (top * (1 - wy) + bot * wy).reshape((H, W) + P.shape[2:])
 
-    def up(P):
-        top = P[y0][:, x0] * (1 - wx[None, :, None]) + P[y0][:, x1] * wx[None, :, None]
-        bot = P[y1][:, x0] * (1 - wx[None, :, None]) + P[y1][:, x1] * wx[None, :, None]
-        return top * (1 - wy[:, None, None]) + bot * wy[:, None, None]
 
-    A_up = up(A.reshape(h, w, -1)).reshape((H, W) + A.shape[2:])
-    return np.einsum("hwcg,hwg->hwc", A_up, image.astype(np.float64)) + up(B)
-
+def guided_upsample_numpy(image, small, small_result, f, r, eps):
+    """Fast guided upsampling (He & Sun 2015; guided-upsample.h): the fit
+    between small and small_result, its coefficients interpolated
+    bilinearly (bilinear_up_numpy) to image's size and applied to image.
+    H×W×C arrays; float64."""
+    import numpy as np
+    A, B = guided_coefficients_numpy(small, small_result, r, eps)
+    H, W = image.shape[:2]
+    return (np.einsum("hwcg,hwg->hwc", bilinear_up_numpy(A, f, H, W), image.astype(np.float64))
+            + bilinear_up_numpy(B, f, H, W))
 
 def _bgr(a):
     """RGB(A) ↔ OpenCV's BGR(A): the colour channels reversed, alpha kept
