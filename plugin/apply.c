@@ -253,8 +253,8 @@ lisse_apply (GimpDrawable *drawable, const LisseApplyArgs *args, GError **error)
   /* Before anything image-sized exists: a layer beyond the memory budget
    * gets a message, not a plug-in that the kernel kills half-way. */
   int aux_channels = !args->aux ? 0 : effect->aux == LISSE_EFFECT_AUX_MASK ? 1 : 3;
-  if (!lisse_effect_check_memory (effect, area.width, area.height, channels, aux_channels,
-                                  error))
+  if (!lisse_effect_check_memory (effect, args->choice, area.width, area.height, channels,
+                                  aux_channels, error))
     return FALSE;
 
   GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);

@@ -20,7 +20,10 @@ Writes its own images (OpenCV) and tiny random-weight fan18 models
   - errors (missing guide, bad choice, unknown effect, bad --set, missing
     model — fan18-smooth, csgis-texture, mgpnet-texture —, a csgis-texture
     or mgpnet-texture of another architecture, mask of the wrong size): non-zero exit, one "lisse: …"
-    line on stderr, no output file left behind.
+    line on stderr, no output file left behind;
+  - the memory budget is checked per method: under 100 MiB csgis (its tile's
+    400 MiB) is refused and the tiny mgpnet runs; under 256 MiB an mgpnet of
+    width 64 is refused at 400×400 (its whole-image run) and rtv runs.
 Prints TAP (the plan comes last).
 """
 
@@ -48,8 +51,10 @@ EFFECTS = ["smooth", "magnify-detail", "remove-texture", "content-aware",
 tap = Tap()
 
 
-def lisse(*args, models=MODELS, threads=None):
+def lisse(*args, models=MODELS, threads=None, env=None):
     e = dict(os.environ)
+    e.pop("LISSE_MEMORY_BUDGET", None)
+    e.update(env or {})
     e["LISSE_MODEL_PATH"] = models
     if threads:
         e["LISSE_THREADS"] = str(threads)
@@ -98,10 +103,10 @@ def read(p):
     return img
 
 
-def expect_failure(description, args, out, models=MODELS, stderr_has=None):
+def expect_failure(description, args, out, models=MODELS, stderr_has=None, env=None):
     if os.path.exists(out):
         os.unlink(out)
-    rc, so, se = lisse(*args, models=models)
+    rc, so, se = lisse(*args, models=models, env=env)
     lines = se.strip().splitlines()
     ok = (rc != 0 and len(lines) == 1 and lines[0].startswith("lisse: ")
           and not os.path.exists(out)
@@ -285,6 +290,29 @@ for method, (model, _, _) in LEARNED.items():
     expect_failure(f"{model} of another architecture",
                    ["effect", "remove-texture", "--choice", method, rgb, out], out, models=WRONG,
                    stderr_has="architecture 'fan18'")
+# The memory budget per method: CSGIS-Net declares about 400 MiB for its tile
+# whatever the image; MGPNet its whole-image run, which grows with the image
+# (40 bytes a pixel for each channel of its first width).
+if not LEARNED_SKIP:
+    budget = {"LISSE_MEMORY_BUDGET": "100M"}
+    expect_failure("csgis beyond a 100 MiB budget", ["effect", "remove-texture", "--choice",
+                   "csgis", rgb, out], out, stderr_has="memory budget", env=budget)
+    rc, _, se = fresh("effect", "remove-texture", "--choice", "mgpnet", rgb, out, env=budget)
+    tap(rc == 0 and os.path.exists(out), "mgpnet (tiny) within the same budget runs", se)
+    WIDE = os.path.join(TMP, "wide-models")   # C1 = 64: 2560 bytes a pixel whole
+    os.makedirs(WIDE)
+    lisse_testlib.tiny_mgpnet_model(os.path.join(WIDE, "mgpnet-texture.safetensors"), 7,
+                                    widths=(64, 8, 8))
+    gray = write_png("gray400.png", scene(400, 400, 3)[..., 1].copy())
+    budget = {"LISSE_MEMORY_BUDGET": "256M"}
+    expect_failure("mgpnet of width 64 at 400×400 beyond a 256 MiB budget (410 MB whole)",
+                   ["effect", "remove-texture", "--choice", "mgpnet", gray, out], out,
+                   models=WIDE, stderr_has="memory budget", env=budget)
+    rc, _, se = fresh("effect", "remove-texture", "--choice", "rtv", gray, out, models=WIDE,
+                      env=budget)
+    tap(rc == 0 and os.path.exists(out), "rtv at 400×400 within the same budget runs", se)
+else:
+    tap.skip(next(iter(LEARNED_SKIP.values())))
 expect_failure("method given twice, differently",
                ["effect", "remove-texture", "--choice", "rtv", "--set", "method=csgis", rgb, out],
                out, stderr_has="method")

@@ -1373,6 +1373,65 @@ test_global_tiles (void)
   g_assert_cmpint (lisse_net_tile_size (net, 300, 200, 300), ==, 0);
 }
 
+/* Remove Texture's memory per method: the classical filters' .memory, a
+ * learned method its own, MGPNet's whole-image run on top growing with the
+ * image up to its whole-image size and flat above it (tiles); a budget
+ * between two methods' costs refuses one and lets the other run; a method
+ * whose model is missing costs what its own declaration says. */
+static void
+test_choice_memory (void)
+{
+  const LisseEffectInfo *rt = lisse_effect_find ("remove-texture");
+  g_assert_nonnull (rt->memory_for);
+  g_assert_cmpuint (lisse_effect_memory_bytes (rt, "rtv", 640, 480, 4), ==,
+                    lisse_memory_cost_bytes (&rt->memory, 640, 480, 4));
+  g_assert_cmpuint (lisse_effect_memory_bytes (rt, NULL, 640, 480, 4), ==,
+                    lisse_effect_memory_bytes (rt, "rtv", 640, 480, 4));
+
+  GError *error = NULL;
+  g_autoptr (LisseNet) net = lisse_net_open ("mgpnet-texture", &error);
+  g_assert_no_error (error);
+  const long max = lisse_net_whole_max_pixels (net);   /* 13.4 MP at C1 = 4 */
+  const guint64 whole = G_GINT64_CONSTANT (2) << 30;
+  g_assert_cmpuint (lisse_net_global_run_bytes (net, 0, 0), ==, 0);
+  g_assert_cmpfloat (fabs ((double) lisse_net_global_run_bytes (net, 1000, 1000)
+                           - whole * 1e6 / max), <=, 1.0);
+  g_assert_cmpuint (lisse_net_global_run_bytes (net, 10000, 10000), ==, whole);
+  g_autoptr (LisseNet) local = lisse_net_open ("csgis-texture", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (lisse_net_global_run_bytes (local, 10000, 10000), ==, 0);
+
+  /* MGPNet grows with the image, then stays within its whole-image term. */
+  const guint64 m1 = lisse_effect_memory_bytes (rt, "mgpnet", 1000, 1000, 4);
+  const guint64 m2 = lisse_effect_memory_bytes (rt, "mgpnet", 2000, 2000, 4);
+  const guint64 m8 = lisse_effect_memory_bytes (rt, "mgpnet", 8000, 8000, 4);
+  g_assert_cmpuint (m2, >, m1);
+  g_assert_cmpuint (m8, >, whole);
+  const guint64 c8 = lisse_effect_memory_bytes (rt, "csgis", 8000, 8000, 4);
+  g_assert_cmpuint (m8 - whole, <, c8);   /* beyond the network: no more than CSGIS-Net */
+
+  /* A budget that fits CSGIS-Net at 2000² RGBA but not MGPNet (its 610 MiB term). */
+  const guint64 csgis = lisse_effect_memory_bytes (rt, "csgis", 2000, 2000, 4);
+  g_assert_cmpuint (csgis, <, m2);
+  g_autofree char *budget = g_strdup_printf ("%" G_GUINT64_FORMAT, (csgis + m2) / 2);
+  g_setenv ("LISSE_MEMORY_BUDGET", budget, TRUE);
+  g_assert_true (lisse_effect_check_memory (rt, "csgis", 2000, 2000, 4, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (lisse_effect_check_memory (rt, "mgpnet", 2000, 2000, 4, 0, &error));
+  g_assert_error (error, LISSE_ERROR, LISSE_ERROR_OUT_OF_MEMORY);
+  g_assert_nonnull (strstr (error->message, "remove-texture"));
+  g_clear_error (&error);
+  g_unsetenv ("LISSE_MEMORY_BUDGET");
+
+  /* Without its model MGPNet counts only its own planes; the run reports the model. */
+  g_autofree char *saved = g_strdup (g_getenv ("LISSE_MODEL_PATH"));
+  g_setenv ("LISSE_MODEL_PATH", "/nonexistent-lisse-models", TRUE);
+  lisse_effect_cache_clear ();
+  g_assert_cmpuint (lisse_effect_memory_bytes (rt, "mgpnet", 1000, 1000, 4), <, m1);
+  g_setenv ("LISSE_MODEL_PATH", saved, TRUE);
+  lisse_effect_cache_clear ();
+}
+
 /* Every effect and choice at 1 and 2 threads: bit for bit the same. */
 static void
 test_threads (void)
@@ -1559,6 +1618,7 @@ main (int argc, char **argv)
   g_test_add_func ("/effects/abstraction-and-pencil", test_abstraction_and_pencil);
   g_test_add_func ("/effects/draft", test_draft);
   g_test_add_func ("/effects/global-network-tiles", test_global_tiles);
+  g_test_add_func ("/effects/choice-memory", test_choice_memory);
   g_test_add_func ("/effects/argument-errors", test_argument_errors);
   g_test_add_func ("/effects/progress-and-cancel", test_progress_and_cancel);
   g_test_add_func ("/effects/threads", test_threads);

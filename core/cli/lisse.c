@@ -641,13 +641,22 @@ typedef struct
   gboolean list;
 } EffectOptions;
 
+/* What effect_fits() checks: the effect and its choice. */
+typedef struct
+{
+  const LisseEffectInfo *info;
+  const char            *choice;
+} EffectMethod;
+
 /* A FitsFunc.  A mask counts as one more channel, a guide as three. */
 static gboolean
 effect_fits (gconstpointer method, const LisseImageInfo *info, GError **error)
 {
-  const LisseEffectInfo *e = method;
+  const EffectMethod *m = method;
+  const LisseEffectInfo *e = m->info;
   int aux = e->aux == LISSE_EFFECT_AUX_MASK ? 1 : e->aux == LISSE_EFFECT_AUX_GUIDE ? 3 : 0;
-  return lisse_effect_check_memory (e, info->width, info->height, info->channels, aux, error);
+  return lisse_effect_check_memory (e, m->choice, info->width, info->height, info->channels,
+                                    aux, error);
 }
 
 static int
@@ -701,7 +710,8 @@ do_effect (const EffectOptions *o, const LisseEffectInfo *info, const char *in,
   GError *error = NULL;
   LisseImageInfo image_info;
   g_autoptr (LisseImageWriter) writer = NULL;
-  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, effect_fits, info,
+  const EffectMethod method = { info, choice };
+  g_autoptr (LisseTensor) image = load_whole_image (in, out, o->depth, effect_fits, &method,
                                                     &image_info, &writer, &error);
   if (!image)
     return report (error);

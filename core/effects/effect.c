@@ -90,15 +90,28 @@ check_params (const LisseEffectInfo *info, const LisseParams *params, GError **e
 /* For an effect that declares no cost: above what any of the seven takes. */
 static const LisseMemoryCost default_cost = { 1024.0, 16.0, 16.0 };
 
-gboolean
-lisse_effect_check_memory (const LisseEffectInfo *info, int width, int height, int channels,
-                           int aux_channels, GError **error)
+guint64
+lisse_effect_memory_bytes (const LisseEffectInfo *info, const char *choice, int width,
+                           int height, int channels)
 {
+  if (info->memory_for && info->choice.name)
+    {
+      if (!choice || lisse_effect_choice_index (info, choice) < 0)
+        choice = info->choice.values[info->choice.def].nick;
+      return info->memory_for (info, choice, width, height, channels);
+    }
   const LisseMemoryCost *cost = &info->memory;
   if (cost->fixed_mib <= 0 && cost->planes <= 0 && cost->planes_per_channel <= 0)
     cost = &default_cost;
-  return lisse_memory_check (lisse_memory_cost_bytes (cost, width, height,
-                                                      channels + MAX (aux_channels, 0)),
+  return lisse_memory_cost_bytes (cost, width, height, channels);
+}
+
+gboolean
+lisse_effect_check_memory (const LisseEffectInfo *info, const char *choice, int width,
+                           int height, int channels, int aux_channels, GError **error)
+{
+  return lisse_memory_check (lisse_effect_memory_bytes (info, choice, width, height,
+                                                        channels + MAX (aux_channels, 0)),
                              info->name, width, height, error);
 }
 
@@ -174,7 +187,8 @@ run_checked (const LisseEffectInfo *info, const LisseTensor *image,
       return NULL;
     }
 
-  if (!lisse_effect_check_memory (info, image->w, image->h, image->c, aux ? aux->c : 0, error))
+  if (!lisse_effect_check_memory (info, choice, image->w, image->h, image->c,
+                                  aux ? aux->c : 0, error))
     return NULL;
   if (!lisse_progress_report (progress, 0.0, error))
     return NULL;

@@ -64,6 +64,17 @@ typedef struct
 
 typedef struct _LisseEffectInfo LisseEffectInfo;
 
+/* The peak memory in bytes of a run with @choice (a nick, never NULL) on a
+ * @width × @height image of @channels channels (a mask's or guide's
+ * included), the input and result included: for effects whose choices cost
+ * differently, or not in LisseMemoryCost's form (a network that runs the
+ * whole image grows with it up to its whole-image size, then tiles). */
+typedef guint64 (*LisseEffectMemoryFunc) (const LisseEffectInfo *info,
+                                          const char            *choice,
+                                          int                    width,
+                                          int                    height,
+                                          int                    channels);
+
 /* Runs the effect.
  * @image: 1×C×H×W, C = 1..4, non-linear sRGB in [0,1] (alpha last).
  * @aux: NULL when info->aux is NONE (or when an optional aux is not given,
@@ -122,6 +133,9 @@ struct _LisseEffectInfo
   /* Peak memory of a run, the input and result included, for the worst of
    * its choices (memory-budget.h); all zero: a cautious default. */
   LisseMemoryCost        memory;
+  /* NULL: .memory for every choice.  Else the cost of each choice, which
+   * may use .memory for those it does not set apart. */
+  LisseEffectMemoryFunc  memory_for;
 };
 
 /* NULL-terminated, stable order: smooth, magnify-detail, remove-texture,
@@ -166,13 +180,21 @@ LisseTensor *lisse_effect_run_draft (const LisseEffectInfo *info,
  * image for @max_pixels: 1 when it fits. */
 int          lisse_effect_draft_factor (int width, int height, long max_pixels);
 
-/* Whether a run on a @width × @height image of @channels channels, with a
- * mask or guide of @aux_channels (0: none), fits the memory budget
- * (memory-budget.h); FALSE with a one-line error when it does not.  Front
- * ends call this before they allocate the image; lisse_effect_run() checks
- * it again. */
-gboolean     lisse_effect_check_memory (const LisseEffectInfo *info, int width, int height,
-                                        int channels, int aux_channels, GError **error);
+/* The peak memory in bytes of a run with @choice (NULL: the default) on a
+ * @width × @height image of @channels channels, a mask's or guide's
+ * included: info->memory_for when set, else info->memory (or a cautious
+ * default when that is all zero). */
+guint64      lisse_effect_memory_bytes (const LisseEffectInfo *info, const char *choice,
+                                        int width, int height, int channels);
+
+/* Whether a run with @choice (NULL: the default) on a @width × @height
+ * image of @channels channels, with a mask or guide of @aux_channels (0:
+ * none), fits the memory budget (memory-budget.h); FALSE with a one-line
+ * error when it does not.  Front ends call this before they allocate the
+ * image; lisse_effect_run() checks it again. */
+gboolean     lisse_effect_check_memory (const LisseEffectInfo *info, const char *choice,
+                                        int width, int height, int channels,
+                                        int aux_channels, GError **error);
 
 /* Index of @nick in info->choice.values, or -1. */
 int          lisse_effect_choice_index (const LisseEffectInfo *info, const char *nick);

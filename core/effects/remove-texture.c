@@ -25,8 +25,8 @@
  * again would see it; the networks have no spatial parameter, so a
  * zoomed-out preview runs them on the downscaled image as it is (as Smooth
  * does).  MGPNet sees the whole image; above its whole-image size the
- * network runner shrinks it and upsamples the result (net.h).  A missing
- * or wrong model fails with one line naming it. */
+ * network runner runs it in tiles with 128 pixels of context each (net.h).
+ * A missing or wrong model fails with one line naming it. */
 #include "effect-private.h"
 #include "i18n.h"
 #include "effects-all.h"
@@ -41,16 +41,27 @@
 #define RTV_LAMBDA_PER_STRENGTH  0.015
 #define RGF_SIGMA_R_PER_STRENGTH 0.1
 
-/* The learned methods: the model each runs (model.h search path) and the
- * architecture its file must declare. */
+/* The learned methods: the model each runs (model.h search path), the
+ * architecture its file must declare, and its peak memory (input and result
+ * included; tools/bench/memory-cost) besides what a global network's
+ * whole-image run adds (lisse_net_global_run_bytes()).  CSGIS-Net is local:
+ * about 320 MiB for one tile's crop of the shipped width-32 model, 10 planes
+ * and 1 a channel (measured 362 MiB at 1024² gray, 479 at 2048² gray, 526 at
+ * 2048² RGBA), a quarter added, and a self-ensemble's sum and rotated copy
+ * (2 a channel).  MGPNet: its weights and buffers, and the image planes as
+ * CSGIS-Net's; its activations grow with the image up to its whole-image
+ * size and stay there in tiles above it: measured 472 MiB in all at 1024²
+ * RGBA, 1489 MiB at 1832² (its whole-image size at widths 16/32/64; 2371
+ * declared), 1736 at 4000 × 3000 (tiles; 3179 declared). */
 typedef struct
 {
-  const char *method, *model, *architecture;
+  const char     *method, *model, *architecture;
+  LisseMemoryCost memory;
 } LearnedMethod;
 
 static const LearnedMethod learned_methods[] = {
-  { "csgis", "csgis-texture", "csgis" },
-  { "mgpnet", "mgpnet-texture", "mgpnet" },
+  { "csgis", "csgis-texture", "csgis", { 400.0, 12.0, 4.0 } },
+  { "mgpnet", "mgpnet-texture", "mgpnet", { 16.0, 0.0, 6.0 } },
 };
 
 static const LearnedMethod *
@@ -153,6 +164,27 @@ texture_run (const LisseEffectInfo *info, const LisseTensor *image, const LisseT
   return out;
 }
 
+/* LisseEffectMemoryFunc: a learned method's own cost, and a global
+ * network's whole-image run on top; the classical filters' is .memory.  A
+ * model that does not load counts nothing more: the run then fails on it
+ * with its own message. */
+static guint64
+texture_memory (const LisseEffectInfo *info, const char *choice, int width, int height,
+                int channels)
+{
+  const LearnedMethod *learned = learned_find (choice);
+  if (!learned)
+    return lisse_memory_cost_bytes (&info->memory, width, height, channels);
+  guint64 bytes = lisse_memory_cost_bytes (&learned->memory, width, height, channels);
+  LisseNet *net = lisse_effect_net_acquire_arch (learned->model, learned->architecture, NULL);
+  if (net)
+    {
+      bytes += lisse_net_global_run_bytes (net, width, height);
+      lisse_effect_net_release (net);
+    }
+  return bytes;
+}
+
 /* The classical filters cost about three times CSGIS-Net per pixel at a
  * draft's size (RTV's solves converge slower on the shrunk image): half
  * the budget keeps their drafts of a 1 MP view near 0.1 s, as the
@@ -202,13 +234,9 @@ const LisseEffectInfo lisse_effect_remove_texture = {
   .aux_required = FALSE,
   .run = texture_run,
   .draft = texture_draft,
-  /* Peak memory, input and result included, in float planes (tools/bench/memory-cost, a
-   * quarter added): RTV's 41 + 2 per channel planes; CSGIS-Net's 214 MiB for one tile crop and
-   * 2.7 per channel, and with a self-ensemble two image copies more (the sum, and one run's
-   * result brought back): 4.7 per channel, within RTV's.  MGPNet: 474 MiB at 1024² RGBA and
-   * 1736 MiB at 4000 × 3000 (tiles), within this; but its whole-image run grows with the image
-   * up to its whole-image size, 1491 MiB at 1832² RGBA, where this declares 1128.  One cost
-   * for all choices cannot cover that without refusing RTV's large images on small machines
-   * (and 1×1 images under a 768 MiB budget): a per-choice cost is the fix (docs/reliability.md). */
-  .memory = { 270.0, 51.0, 4.0 },
+  /* The classical filters' peak memory, input and result included, in float planes
+   * (tools/bench/memory-cost, a quarter added): RTV's 41 + 2 per channel, rolling guidance's
+   * less; the learned methods' in learned_methods. */
+  .memory = { 8.0, 51.0, 4.0 },
+  .memory_for = texture_memory,
 };

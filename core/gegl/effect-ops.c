@@ -306,8 +306,10 @@ static gboolean
 effect_op_fits (GeglOperation *operation, int width, int height, int nc, GError **error)
 {
   const LisseEffectInfo *info = LISSE_EFFECT_OP_GET_CLASS (operation)->data->info;
+  const LisseEffectOp *self = (const LisseEffectOp *) operation;
+  const char *choice = info->choice.name ? info->choice.values[self->choice].nick : NULL;
   int aux = info->aux == LISSE_EFFECT_AUX_MASK ? 1 : info->aux == LISSE_EFFECT_AUX_GUIDE ? 4 : 0;
-  return lisse_effect_check_memory (info, width, height, nc, aux, error);
+  return lisse_effect_check_memory (info, choice, width, height, nc, aux, error);
 }
 
 /* GeglOperationClass.process: refuse an image beyond the memory budget

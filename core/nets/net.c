@@ -301,6 +301,16 @@ lisse_net_whole_max_pixels (const LisseNet *net)
   return net->receptive_radius == LISSE_NET_GLOBAL ? MAX (net->whole_max_pixels, 0) : 0;
 }
 
+guint64
+lisse_net_global_run_bytes (const LisseNet *net, int width, int height)
+{
+  const long max = lisse_net_whole_max_pixels (net);
+  if (max <= 0)
+    return 0;
+  const double pixels = MIN ((double) MAX (width, 0) * MAX (height, 0), (double) max);
+  return (guint64) ceil ((double) LISSE_NET_WHOLE_BYTES * pixels / (double) max);
+}
+
 /* A global network's automatic core tile above its whole-image size: the
  * largest crop edge within it, less the context on both sides. */
 static int

@@ -211,6 +211,15 @@ int       lisse_net_tile_size      (const LisseNet *net, int tile_size,
  * and for global ones without a limit. */
 long      lisse_net_whole_max_pixels (const LisseNet *net);
 
+/* For a global network with a whole-image size, the bytes its automatic
+ * run on a @width × @height image takes beyond what the caller holds: the
+ * whole-image estimate its load() made (LISSE_NET_WHOLE_BYTES at
+ * whole_max_pixels) for the pixels it runs at once — the image while it
+ * runs whole, at most one tile's crop above that.  0 for local networks,
+ * whose one tile costs the same at any image size (the effects declare it
+ * as a fixed part). */
+guint64   lisse_net_global_run_bytes (const LisseNet *net, int width, int height);
+
 /* Runs the network over @image (1×C×H×W, C = 1 gray, 2 gray+alpha, 3 RGB,
  * 4 RGBA; see the top of this file) and returns a new tensor of the same
  * shape, or NULL with @error set.  @tile_size: the core tile edge, 0 =

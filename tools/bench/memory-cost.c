@@ -15,7 +15,9 @@
  * where B is the resident size with the image (and its mask or guide)
  * allocated and touched and P the process's peak resident size after the
  * run (getrusage): run_mib is what the method itself allocated on top of
- * its input, its result included.  Models come from LISSE_MODEL_PATH;
+ * its input, its result included; an effect's line adds declared_mib, what
+ * it declares for this size, input included (lisse_effect_memory_bytes()),
+ * to compare with peak_mib less the process's start-up.  Models come from LISSE_MODEL_PATH;
  * LISSE_THREADS=1 keeps per-thread buffers out of the number. */
 #include "classic/filter.h"
 #include "effects/effect.h"
@@ -78,7 +80,7 @@ main (int argc, char **argv)
   g_autoptr (LisseTensor) image = make_image (w, h, c, 1);
   g_autoptr (LisseTensor) aux = NULL;
   g_autoptr (LisseTensor) result = NULL;
-  double base;
+  double base, declared = -1;
   if (strcmp (argv[1], "effect") == 0)
     {
       const LisseEffectInfo *info = lisse_effect_find (name);
@@ -93,6 +95,8 @@ main (int argc, char **argv)
         aux = make_image (w, h, 1, 3);
       LisseParams params;
       lisse_params_init (&params, info->params, info->n_params);
+      declared = lisse_effect_memory_bytes (info, choice, w, h, c + (aux ? aux->c : 0))
+                 / (1024.0 * 1024.0);
       base = peak_mib ();
       result = lisse_effect_run (info, image, aux, &params, choice, 1.0, NULL, &error);
     }
@@ -117,7 +121,10 @@ main (int argc, char **argv)
       return 1;
     }
   double peak = peak_mib ();
-  printf ("peak_mib=%.1f base_mib=%.1f run_mib=%.1f\n", peak, base, peak - base);
+  printf ("peak_mib=%.1f base_mib=%.1f run_mib=%.1f", peak, base, peak - base);
+  if (declared >= 0)
+    printf (" declared_mib=%.1f", declared);
+  printf ("\n");
   lisse_effect_cache_clear ();
   return 0;
 }
