@@ -75,6 +75,10 @@ _COMMON = dict(
     # training size, so structures appear smaller (z < 1) than drawn, as
     # they are in thumbnails and downsized photos.  (1, 1) draws nothing.
     struct_scale=(1.0, 1.0),
+    # Share of training pairs whose input is the structure itself, no texture
+    # added: what a remover should leave as it is (fine shading, thin lines).
+    # 0 draws nothing, so runs without it keep their random stream.
+    clean_p=0.0,
     # Which validation number picks best.pt: "psnr" (the held-out pairs) or
     # "mean" (the mean over every validation set of the pack: pairs,
     # half-size pairs, thumbnail pairs).
@@ -178,6 +182,9 @@ def sample_pair(pack: Pack, size: int, cfg: Dict, rng: np.random.Generator):
     gt = gt[..., rng.permutation(3)]
     gain = math.exp(rng.uniform(-0.15, 0.15))
     gt = np.clip(np.rint(gt.astype(np.float32) * gain), 0, 255).astype(np.uint8)
+    if cfg.get("clean_p", 0.0) > 0 and rng.random() < cfg["clean_p"]:
+        gt = np.ascontiguousarray(gt)
+        return gt.copy(), gt
     tex = pack.textures[int(rng.integers(len(pack.textures)))]
     p = tb.BlendParams(scale=tuple(cfg["blend_scale"]), rms=tuple(cfg["blend_rms"]),
                        rotate_p=cfg["blend_rotate_p"], tint_p=cfg["blend_tint_p"])
