@@ -218,6 +218,31 @@ def smoke_resume_export(tc, train_main, export_main, tmp, extra=()):
 
 
 class TrainTest(unittest.TestCase):
+    def test_clean_pairs(self):
+        """clean_p 1: every input is its structure; 0: textured inputs, and
+        the random stream the same as a config without the key."""
+        from lisse_train import train_csgis as tc
+        tmp = tempfile.mkdtemp()
+        try:
+            make_pack(os.path.join(tmp, "pack"))
+            pack = tc.Pack(os.path.join(tmp, "pack"))
+            cfg = dict(tc.CONFIGS["smoke"])
+            draws = {}
+            for p in (None, 0.0, 1.0):
+                c = dict(cfg)
+                if p is None:
+                    c.pop("clean_p")
+                else:
+                    c["clean_p"] = p
+                draws[p] = tc.sample_batch(pack, c, np.random.default_rng(5), size=32)
+            inp, gt = draws[1.0]
+            self.assertTrue(torch.equal(inp, gt))
+            inp, gt = draws[0.0]
+            self.assertFalse(torch.equal(inp, gt))
+            self.assertTrue(torch.equal(inp, draws[None][0]) and torch.equal(gt, draws[None][1]))
+        finally:
+            shutil.rmtree(tmp)
+
     def test_smoke_resume_and_export(self):
         from lisse_train import csgis_export as ce
         from lisse_train import train_csgis as tc
