@@ -29,7 +29,7 @@ _COMMON = dict(
     lr=2e-4, lr_min=1e-6, warmup_steps=100, steps=8000,
     batch=4, crop_min=128, crop_max=128, crop_step=16,
     blend_scale=(0.5, 2.0), blend_rms=(4.0, 22.0), blend_rotate_p=0.5, blend_tint_p=0.25,
-    struct_scale=(1.0, 1.0), select="psnr",
+    struct_scale=(1.0, 1.0), clean_p=0.0, select="psnr",
     log_every=20, val_every=500, ckpt_every=500, val_count=48, val_batch=4,
 )
 
